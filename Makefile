@@ -1,0 +1,46 @@
+# Vigil. Quick start: `make run` (the app, no servers needed) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test test-unit test-integration test-browser test-k8s bench k8s-assets clean
+
+$(BIN)/activate: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(BIN)/activate
+
+venv: $(BIN)/activate
+
+## run: the embedded default (SQLite, in-process Redis stand-ins) on http://127.0.0.1:$(PORT)
+run: venv
+	PORT=$(PORT) $(BIN)/python -m app
+
+## test: the whole suite; services it needs are started by fixtures (see tests/README.md)
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: venv
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: venv
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+test-browser: venv
+	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
+
+test-k8s: venv
+	KUBEBUILDER_ASSETS=$${KUBEBUILDER_ASSETS:-$$(bash hack/k8s-assets.sh)} $(BIN)/python -m pytest tests/k8s $(PYTEST_ARGS)
+
+## k8s-assets: build (or reuse) etcd, kube-apiserver, kube-controller-manager, kubectl, helm
+k8s-assets:
+	bash hack/k8s-assets.sh
+
+## bench: python -m bench web (see bench/)
+bench: venv
+	$(BIN)/python -m bench web
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

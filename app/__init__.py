@@ -1,0 +1,102 @@
+"""Vigil: an uptime and health monitor for HTTP endpoints.
+
+``create_app(config=None)`` builds the application from the environment; `config`
+overrides individual keys (tests use it). The register_* helpers keep each
+concern in one place, in the order they depend on each other.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Mapping
+
+from flask import Flask
+
+from app import config as vigil_config
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("VIGIL_INSTANCE_PATH") or None)
+    settings = vigil_config.load(instance_path=app.instance_path)
+    settings.update(config or {})
+    if config and "SQLALCHEMY_DATABASE_URI" in config and "SQLALCHEMY_ENGINE_OPTIONS" not in config:
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = vigil_config.engine_options(
+            config["SQLALCHEMY_DATABASE_URI"])
+    app.config.update(settings)
+    app.config["TESTING"] = app.config.get("TESTING") or settings["VIGIL_ENV"] == "testing"
+
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    from app.cache import cache_config
+    from app.extensions import cache, csrf, db, login_manager, migrate, redis_cache, redis_coord
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    _init_redis(app, redis_cache, "REDIS_URL", "embedded-cache")
+    _init_redis(app, redis_coord, "REDIS2_URL", "embedded-coord")
+    cache.init_app(app, config=cache_config(app.config))
+
+    from app.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _init_redis(app: Flask, client: Any, key: str, embedded_host: str) -> None:
+    """Bind a flask-redis client; with no URL, an in-process stand-in (development only).
+
+    The stand-in (fakeredis) is shared by every thread of the process, which is why
+    the embedded server runs one process with threads (see app/__main__.py).
+    """
+    import redis
+
+    if app.config.get(key):
+        client.provider_class = redis.StrictRedis
+    else:
+        import fakeredis
+
+        client.provider_class = fakeredis.FakeStrictRedis
+        app.config[key] = f"redis://{embedded_host}/0"
+        app.config[key.replace("_URL", "_EMBEDDED")] = True
+    client.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.web import api, auth, dashboard, health, monitors
+
+    for module in (health, auth, dashboard, monitors, api):
+        app.register_blueprint(module.bp)
+    from app.web import filters, hooks
+
+    hooks.init_app(app)
+    filters.init_app(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.web.errors import init_app as init_errors
+
+    init_errors(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.commands import vigil
+
+    app.cli.add_command(vigil)

@@ -1,0 +1,66 @@
+"""`flask --app app vigil ...`: set-up commands for the database and the admin account."""
+from __future__ import annotations
+
+import secrets
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app.extensions import db
+from app.models import Monitor, User
+
+
+@click.group()
+def vigil() -> None:
+    """Vigil set-up commands."""
+
+
+def seed_monitor() -> Monitor | None:
+    """Seed one monitor on Vigil's own /healthz, only into an empty database."""
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Monitor)):
+        return None
+    monitor = Monitor(name="Vigil itself", url=current_app.config["VIGIL_SEED_URL"],
+                      method="GET", interval_minutes=1, timeout_seconds=5,
+                      expected_status_min=200, expected_status_max=299)
+    db.session.add(monitor)
+    db.session.commit()
+    return monitor
+
+
+def ensure_admin() -> tuple[User, str | None]:
+    """Create the admin account if missing; return it and the password if one was generated."""
+    username = current_app.config["VIGIL_ADMIN_USER"]
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is not None:
+        return user, None
+    password = current_app.config["VIGIL_ADMIN_PASSWORD"]
+    generated = None
+    if not password:
+        password = generated = secrets.token_urlsafe(12)
+    user = User(username=username)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user, generated
+
+
+@vigil.command("seed")
+@with_appcontext
+def seed_command() -> None:
+    """Add the self-check monitor to an empty database."""
+    monitor = seed_monitor()
+    click.echo(f"seeded monitor {monitor.name!r}" if monitor else "monitors exist; nothing seeded")
+
+
+@vigil.command("create-admin")
+@with_appcontext
+def create_admin_command() -> None:
+    """Create the admin account (VIGIL_ADMIN_USER / VIGIL_ADMIN_PASSWORD)."""
+    user, generated = ensure_admin()
+    if generated:
+        click.echo(f"created admin account {user.username!r} with password: {generated}")
+        click.echo("(shown once; set VIGIL_ADMIN_PASSWORD to choose it)")
+    else:
+        click.echo(f"admin account {user.username!r} ready")

@@ -1,0 +1,170 @@
+"""Configuration from the environment (12-factor).
+
+Every setting Vigil reads is declared once in ``SETTINGS``: its environment
+variable, the Flask config key, how to parse it, its default and one line of
+documentation. The README's table is checked against this list by a test, so the
+two cannot drift.
+
+Guarantees:
+- In production (``VIGIL_ENV=production``) no secret has a default: a missing
+  ``SECRET_KEY``, ``DATABASE_URL``, ``REDIS_URL`` or ``REDIS2_URL`` stops start-up
+  with one readable line (``ConfigError``), never a half-configured app.
+- In development (the embedded default) everything has a default: SQLite in the
+  instance folder, in-process Redis stand-ins, and a secret key generated once and
+  kept in the instance folder so that every worker and restart shares it.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message is fit for a user."""
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError(f"expected a positive whole number, got {raw!r}")
+    return value
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise ValueError(f"expected one of {', '.join(options)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    key: str
+    parse: Callable[[str], Any]
+    default: Any
+    doc: str
+    secret_in_production: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("VIGIL_ENV", "VIGIL_ENV", _choice("development", "production", "testing"),
+            "development", "`production` requires every secret below and turns on secure cookies"),
+    Setting("SECRET_KEY", "SECRET_KEY", str, None,
+            "signs sessions and CSRF tokens; generated into the instance folder in development",
+            secret_in_production=True),
+    Setting("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", str, None,
+            "SQLAlchemy URL, e.g. `mysql+pymysql://user:pw@host/vigil`; default SQLite in the instance folder",
+            secret_in_production=True),
+    Setting("REDIS_URL", "REDIS_URL", str, None,
+            "Redis for the shared cache; unset: an in-process stand-in (development only)",
+            secret_in_production=True),
+    Setting("REDIS2_URL", "REDIS2_URL", str, None,
+            "Redis for coordination (login rate limits, locks, heartbeats); unset: in-process stand-in",
+            secret_in_production=True),
+    Setting("VIGIL_CACHE", "VIGIL_CACHE", _choice("redis", "process", "none"), "redis",
+            "dashboard cache: `redis` (shared, default), `none`, or `process` (per-worker; for the benchmark only)"),
+    Setting("VIGIL_CACHE_TTL", "VIGIL_CACHE_TTL", _positive_int, 60,
+            "seconds a cached dashboard summary lives (edits invalidate it at once)"),
+    Setting("VIGIL_PUBLIC_READS", "VIGIL_PUBLIC_READS", _bool, True,
+            "whether pages and GET API calls are readable without logging in"),
+    Setting("VIGIL_ADMIN_USER", "VIGIL_ADMIN_USER", str, "admin",
+            "name of the admin account `flask --app app vigil create-admin` makes"),
+    Setting("VIGIL_ADMIN_PASSWORD", "VIGIL_ADMIN_PASSWORD", str, None,
+            "password for that account; unset: one is generated and printed once"),
+    Setting("VIGIL_LOGIN_MAX_FAILURES", "VIGIL_LOGIN_MAX_FAILURES", _positive_int, 5,
+            "failed logins allowed per user and client address within the window below"),
+    Setting("VIGIL_LOGIN_WINDOW_SECONDS", "VIGIL_LOGIN_WINDOW_SECONDS", _positive_int, 300,
+            "window of the failed-login limit (counted in REDIS2)"),
+    Setting("VIGIL_HISTORY_DAYS", "VIGIL_HISTORY_DAYS", _positive_int, 30,
+            "days of raw check results kept by the `prune-history` job"),
+    Setting("VIGIL_SEED_URL", "VIGIL_SEED_URL", str, "http://127.0.0.1:8000/healthz",
+            "URL of the monitor seeded into an empty database (Vigil's own /healthz)"),
+    Setting("VIGIL_MAX_BODY_BYTES", "MAX_CONTENT_LENGTH", _positive_int, 64 * 1024,
+            "largest request body accepted; larger ones get 413"),
+    Setting("VIGIL_EXPOSE_WORKER", "VIGIL_EXPOSE_WORKER", _bool, False,
+            "add an `X-Vigil-Worker` header (process id) to responses; for tests and debugging"),
+    Setting("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROC_DIR", str, None,
+            "directory for prometheus_client's multi-process mode; set it when gunicorn runs several workers"),
+)
+
+
+def load(environ: Mapping[str, str] | None = None, *, instance_path: str) -> dict[str, Any]:
+    """Read every setting from `environ`; raise ConfigError with a readable message."""
+    environ = os.environ if environ is None else environ
+    config: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env)
+        if raw is None or raw == "":
+            config[setting.key] = setting.default
+            continue
+        try:
+            config[setting.key] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{setting.env}: {exc}") from None
+    _apply_environment_rules(config, instance_path)
+    return config
+
+
+def _apply_environment_rules(config: dict[str, Any], instance_path: str) -> None:
+    production = config["VIGIL_ENV"] == "production"
+    if production:
+        missing = [s.env for s in SETTINGS if s.secret_in_production and config[s.key] is None]
+        if missing:
+            raise ConfigError("production needs these settings: " + ", ".join(missing))
+        if len(config["SECRET_KEY"]) < 32:
+            raise ConfigError("SECRET_KEY: use at least 32 characters in production")
+    else:
+        if config["SQLALCHEMY_DATABASE_URI"] is None:
+            config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(instance_path) / "vigil.db")
+        if config["SECRET_KEY"] is None:
+            config["SECRET_KEY"] = _instance_secret(Path(instance_path))
+    config["SESSION_COOKIE_SECURE"] = production
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["REMEMBER_COOKIE_SECURE"] = production
+    config["WTF_CSRF_TIME_LIMIT"] = None  # tokens live as long as the session
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config["SQLALCHEMY_DATABASE_URI"])
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """Pool settings: MySQL drops idle connections, so ping and recycle them."""
+    if url.startswith("mysql"):
+        return {"pool_pre_ping": True, "pool_recycle": 280, "pool_size": 5, "max_overflow": 5}
+    if url.startswith("sqlite"):
+        # Several threads (gthread) share the file; wait for locks instead of failing.
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True}
+
+
+def _instance_secret(instance: Path) -> str:
+    """A per-installation secret, shared by every worker through the instance folder."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    candidate = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker won the race; use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(candidate)
+    return candidate

@@ -1,0 +1,20 @@
+"""Extension instances only; each is bound to an app in app.create_app."""
+from flask_caching import Cache
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_redis import FlaskRedis
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+
+from app.models.base import Base
+
+# Short socket timeouts: a Redis outage must cost a page milliseconds, not seconds.
+_REDIS_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "health_check_interval": 30}
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+cache = Cache()
+redis_cache = FlaskRedis(config_prefix="REDIS", **_REDIS_OPTIONS)
+redis_coord = FlaskRedis(config_prefix="REDIS2", **_REDIS_OPTIONS)

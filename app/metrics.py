@@ -1,0 +1,30 @@
+"""Prometheus metrics, correct under gunicorn's several workers.
+
+prometheus_client keeps one registry per process, so a plain /metrics would show
+whichever worker answered. With ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn.conf.py
+sets it before workers fork), every worker writes its samples to files there
+and /metrics aggregates them with ``MultiProcessCollector``; gunicorn's
+``child_exit`` hook marks dead workers so their gauges disappear.
+Without it (one process), the default registry is exact.
+"""
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
+                               generate_latest, multiprocess)
+
+REQUESTS = Counter("vigil_http_requests_total", "HTTP requests answered",
+                   ["method", "endpoint", "status"])
+LATENCY = Histogram("vigil_http_request_duration_seconds", "Time to answer an HTTP request",
+                    ["endpoint"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+CACHE_LOOKUPS = Counter("vigil_dashboard_cache_lookups_total",
+                        "Dashboard summary cache lookups", ["result"])
+
+
+def render() -> tuple[bytes, str]:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

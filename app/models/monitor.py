@@ -1,0 +1,90 @@
+"""The Monitor aggregate: a monitor, its check results, incidents and hourly rollups."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, UtcDateTime, utcnow
+
+METHODS = ("GET", "HEAD", "POST")
+INTERVALS_MINUTES = (1, 5, 15, 60)
+
+
+class Monitor(Base):
+    __tablename__ = "monitors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    method: Mapped[str] = mapped_column(sa.String(8), default="GET")
+    interval_minutes: Mapped[int] = mapped_column(default=5)
+    timeout_seconds: Mapped[float] = mapped_column(sa.Float, default=10.0)
+    expected_status_min: Mapped[int] = mapped_column(default=200)
+    expected_status_max: Mapped[int] = mapped_column(default=399)
+    keyword: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    # Current state, kept by check-monitors: None until the first check.
+    is_up: Mapped[bool | None] = mapped_column(default=None)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+    checks: Mapped[list[CheckResult]] = relationship(
+        back_populates="monitor", cascade="all, delete-orphan", passive_deletes=True,
+        lazy="dynamic")
+    incidents: Mapped[list[Incident]] = relationship(
+        back_populates="monitor", cascade="all, delete-orphan", passive_deletes=True,
+        lazy="dynamic")
+
+    @property
+    def state(self) -> str:
+        if not self.enabled:
+            return "paused"
+        if self.is_up is None:
+            return "pending"
+        return "up" if self.is_up else "down"
+
+
+class CheckResult(Base):
+    __tablename__ = "check_results"
+    __table_args__ = (sa.Index("ix_check_results_monitor_time", "monitor_id", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                    primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(sa.ForeignKey("monitors.id", ondelete="CASCADE"))
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    ok: Mapped[bool]
+    status_code: Mapped[int | None] = mapped_column(default=None)
+    latency_ms: Mapped[float | None] = mapped_column(sa.Float, default=None)
+    error: Mapped[str | None] = mapped_column(sa.String(500), default=None)
+
+    monitor: Mapped[Monitor] = relationship(back_populates="checks")
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (sa.Index("ix_incidents_monitor_opened", "monitor_id", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(sa.ForeignKey("monitors.id", ondelete="CASCADE"))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    cause: Mapped[str | None] = mapped_column(sa.String(500), default=None)
+
+    monitor: Mapped[Monitor] = relationship(back_populates="incidents")
+
+
+class HourlyRollup(Base):
+    __tablename__ = "hourly_rollups"
+    __table_args__ = (sa.UniqueConstraint("monitor_id", "hour", name="uq_hourly_rollups_monitor_hour"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(sa.ForeignKey("monitors.id", ondelete="CASCADE"))
+    hour: Mapped[datetime] = mapped_column(UtcDateTime)
+    checks: Mapped[int]
+    failures: Mapped[int]
+    p50_ms: Mapped[float | None] = mapped_column(sa.Float, default=None)
+    p95_ms: Mapped[float | None] = mapped_column(sa.Float, default=None)
+    p99_ms: Mapped[float | None] = mapped_column(sa.Float, default=None)

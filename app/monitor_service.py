@@ -1,0 +1,94 @@
+"""Monitor reads and writes shared by the UI and the JSON API.
+
+Writes go through here so that every change invalidates the shared dashboard
+cache, and a duplicate name is reported as a field error instead of surfacing
+as an IntegrityError (two racing creates are caught by the unique index too).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from app.dashboard import invalidate_summary
+from app.extensions import db
+from app.models import CheckResult, Incident, Monitor, utcnow
+from app.monitoring.stats import percentile, uptime_percent
+
+EDITABLE = ("name", "url", "method", "interval_minutes", "timeout_seconds",
+            "expected_status_min", "expected_status_max", "keyword", "enabled")
+
+
+class DuplicateName(ValueError):
+    pass
+
+
+def get_or_none(monitor_id: int) -> Monitor | None:
+    return db.session.get(Monitor, monitor_id)
+
+
+def list_monitors() -> list[Monitor]:
+    return list(db.session.scalars(sa.select(Monitor).order_by(Monitor.name)))
+
+
+def save(monitor: Monitor, values: dict[str, Any]) -> Monitor:
+    """Apply `values` (already validated) and commit; DuplicateName on a taken name."""
+    clash = db.session.scalar(sa.select(Monitor.id).where(Monitor.name == values["name"]))
+    if clash is not None and clash != monitor.id:
+        raise DuplicateName(values["name"])
+    for field in EDITABLE:
+        if field in values:
+            setattr(monitor, field, values[field])
+    monitor.keyword = monitor.keyword or None
+    db.session.add(monitor)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise DuplicateName(values["name"]) from None
+    invalidate_summary()
+    return monitor
+
+
+def delete(monitor: Monitor) -> None:
+    # Bulk deletes first: MySQL's ON DELETE CASCADE does it too, SQLite only with a pragma.
+    db.session.execute(sa.delete(CheckResult).where(CheckResult.monitor_id == monitor.id))
+    db.session.execute(sa.delete(Incident).where(Incident.monitor_id == monitor.id))
+    db.session.delete(monitor)
+    db.session.commit()
+    invalidate_summary()
+
+
+def detail(monitor: Monitor, now: datetime | None = None) -> dict[str, Any]:
+    """Numbers for the detail page: latency series, daily uptime, incidents, recent checks."""
+    now = now or utcnow()
+    day_ago = now - timedelta(hours=24)
+    checks_24h = list(db.session.execute(
+        sa.select(CheckResult.checked_at, CheckResult.latency_ms, CheckResult.ok)
+        .where(CheckResult.monitor_id == monitor.id, CheckResult.checked_at >= day_ago)
+        .order_by(CheckResult.checked_at)))
+    latencies = [lat for _, lat, ok in checks_24h if ok and lat is not None]
+    daily = []
+    for days_back in range(13, -1, -1):
+        start = (now - timedelta(days=days_back)).replace(hour=0, minute=0, second=0, microsecond=0)
+        total, failed = db.session.execute(
+            sa.select(sa.func.count(), sa.func.sum(sa.case((CheckResult.ok.is_(False), 1), else_=0)))
+            .where(CheckResult.monitor_id == monitor.id, CheckResult.checked_at >= start,
+                   CheckResult.checked_at < start + timedelta(days=1))).one()
+        daily.append({"day": start.date().isoformat(), "uptime": uptime_percent(total, failed or 0),
+                      "checks": total})
+    return {
+        "latency_series": [lat if ok else None for _, lat, ok in checks_24h],
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "uptime_24h": uptime_percent(len(checks_24h), sum(1 for *_, ok in checks_24h if not ok)),
+        "daily_uptime": daily,
+        "incidents": list(db.session.scalars(
+            sa.select(Incident).where(Incident.monitor_id == monitor.id)
+            .order_by(Incident.opened_at.desc()).limit(20))),
+        "recent_checks": list(db.session.scalars(
+            sa.select(CheckResult).where(CheckResult.monitor_id == monitor.id)
+            .order_by(CheckResult.checked_at.desc()).limit(25))),
+    }

@@ -1,0 +1,1 @@
+"""Blueprints: dashboard, monitors, auth, health, api (jobs and cluster come with their issues)."""

@@ -1,0 +1,41 @@
+"""Jinja filters for numbers and times as people read them."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+from app.models import utcnow
+from app.monitoring.stats import format_percent, polyline_points
+
+
+def percent(value: float | None) -> str:
+    return format_percent(value)
+
+
+def ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
+
+
+def ago(value: datetime | str | None) -> str:
+    if value is None:
+        return "never"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    seconds = int((utcnow() - value).total_seconds())
+    if seconds < 5:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return f"{seconds} seconds ago"
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(percent)
+    app.add_template_filter(ms)
+    app.add_template_filter(ago)
+    app.add_template_filter(lambda values, w, h: polyline_points(values, width=w, height=h), "polyline")

@@ -1,0 +1,66 @@
+"""Monitor pages: detail, add, edit, delete (Post/Redirect/Get, login for changes)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import login_required
+
+from app import monitor_service
+from app.models import Monitor
+from app.web.forms import MonitorForm
+from app.web.redirects import back_or
+
+bp = Blueprint("monitors", __name__, url_prefix="/monitors")
+
+
+def _monitor_or_404(monitor_id: int) -> Monitor:
+    monitor = monitor_service.get_or_none(monitor_id)
+    if monitor is None:
+        abort(404)
+    return monitor
+
+
+@bp.route("/<int:monitor_id>")
+def detail(monitor_id: int):
+    monitor = _monitor_or_404(monitor_id)
+    return render_template("monitors/detail.html", monitor=monitor,
+                           detail=monitor_service.detail(monitor))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    return _edit(Monitor(), MonitorForm(), created=True)
+
+
+@bp.route("/<int:monitor_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(monitor_id: int):
+    monitor = _monitor_or_404(monitor_id)
+    return _edit(monitor, MonitorForm(obj=monitor), created=False)
+
+
+def _edit(monitor: Monitor, form: MonitorForm, *, created: bool):
+    if form.validate_on_submit():
+        try:
+            monitor_service.save(monitor, form.data)
+        except monitor_service.DuplicateName:
+            form.name.errors.append("Another monitor already has this name.")
+        else:
+            flash(f"Monitor “{monitor.name}” {'added' if created else 'saved'}.", "success")
+            return redirect(url_for("monitors.detail", monitor_id=monitor.id))
+    status = 422 if form.errors else 200
+    return render_template("monitors/form.html", form=form, monitor=monitor, created=created), status
+
+
+@bp.route("/<int:monitor_id>/delete", methods=["POST"])
+@login_required
+def delete(monitor_id: int):
+    monitor = _monitor_or_404(monitor_id)
+    name = monitor.name
+    monitor_service.delete(monitor)
+    flash(f"Monitor “{name}” deleted.", "success")
+    target = back_or("dashboard.index")
+    # The monitor's own pages no longer exist; never send the user back to a 404.
+    if target.startswith(url_for("monitors.detail", monitor_id=monitor_id)):
+        target = url_for("dashboard.index")
+    return redirect(target)

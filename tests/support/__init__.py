@@ -1,0 +1,1 @@
+"""Shared test support: service discovery and the skip-or-fail rule."""
