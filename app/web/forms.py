@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app.models.monitor import INTERVALS_MINUTES, METHODS
@@ -55,11 +56,11 @@ class MonitorForm(FlaskForm):
                       validators=[DataRequired("Enter the URL to check."),
                                   Length(max=2048, message="Use at most 2048 characters."),
                                   http_url])
-    method = SelectField("Method", choices=[(m, m) for m in METHODS], default="GET",
+    method = SelectField("Method", choices=[SelectChoice(m, m) for m in METHODS], default="GET",
                          validate_choice=True)
     interval_minutes = SelectField(
         "Check every", coerce=int, default=5,
-        choices=[(m, f"{m} minute" + ("s" if m > 1 else "")) for m in INTERVALS_MINUTES])
+        choices=[SelectChoice(m, f"{m} minute" + ("s" if m > 1 else "")) for m in INTERVALS_MINUTES])
     timeout_seconds = FloatField(
         "Timeout (seconds)", default=10.0,
         validators=[InputRequired("Enter a timeout."),

@@ -1,0 +1,88 @@
+"""Fixtures shared by every test directory.
+
+``app`` is the embedded configuration (SQLite file in a temp dir, in-process
+Redis stand-ins) migrated with Alembic, so unit tests exercise the same schema
+as production. CSRF stays ON: tests read the token from the form, as a browser
+does. Integration fixtures (MariaDB, Redis, gunicorn) live in
+tests/integration/conftest.py.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.support.servers import ROOT
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def make_app(tmp_path: Path, **overrides):
+    import os
+
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    os.environ["VIGIL_INSTANCE_PATH"] = str(tmp_path / "instance")
+    config = {"VIGIL_ENV": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'vigil.db'}",
+              "VIGIL_ADMIN_PASSWORD": "correct horse battery staple"}
+    config.update(overrides)
+    app = create_app(config)
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+    return app
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIGIL_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = make_app(tmp_path)
+    with app.app_context():
+        from app.commands import ensure_admin
+
+        ensure_admin()
+    yield app
+    with app.app_context():
+        from app.extensions import db, redis_cache, redis_coord
+
+        db.engine.dispose()
+        redis_cache.flushall()
+        redis_coord.flushall()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1) or match.group(2)
+
+
+def login(client, username: str = "admin", password: str = "correct horse battery staple"):
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+@pytest.fixture
+def admin_client(client):
+    login(client)
+    return client
+
+
+VALID_MONITOR = {"name": "Example", "url": "http://127.0.0.1:9/health", "method": "GET",
+                 "interval_minutes": "5", "timeout_seconds": "10", "expected_status_min": "200",
+                 "expected_status_max": "299", "keyword": "", "enabled": "y"}
+
+
+def post_form(client, path: str, data: dict, *, form_path: str | None = None, **kwargs):
+    """POST `data` to `path` with a valid CSRF token read from `form_path` (default: `path`)."""
+    token = csrf_from(client.get(form_path or path).get_data(as_text=True))
+    return client.post(path, data={**data, "csrf_token": token}, **kwargs)

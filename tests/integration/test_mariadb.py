@@ -1,0 +1,86 @@
+"""Vigil on a real MariaDB: migrations, the forms, unicode, uniqueness, time precision."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from app import create_app
+from app.commands import ensure_admin
+from app.extensions import db
+from app.models import JobRun, Monitor
+from tests.conftest import VALID_MONITOR, login, post_form
+from tests.support.servers import ROOT
+
+
+@pytest.fixture
+def mysql_app(database_url, redis_urls, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIGIL_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"VIGIL_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
+                      "REDIS_URL": redis_urls[0], "REDIS2_URL": redis_urls[1],
+                      "VIGIL_ADMIN_PASSWORD": "correct horse battery staple"})
+    with app.app_context():
+        ensure_admin()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_engine_pings_and_recycles_connections(mysql_app):
+    options = mysql_app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_pre_ping"] is True and options["pool_recycle"] < 3600
+    assert db.engine.dialect.name in ("mysql", "mariadb")
+
+
+def test_migrations_downgrade_and_upgrade_cleanly(database_url):
+    env = {**os.environ, "DATABASE_URL": database_url, "VIGIL_ENV": "testing"}
+    for step in (["downgrade", "base"], ["upgrade"]):
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", *step],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+    engine = sa.create_engine(database_url)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {"monitors", "check_results", "incidents", "hourly_rollups", "job_runs", "users"} <= tables
+
+
+def test_create_edit_delete_through_the_forms(mysql_app):
+    client = mysql_app.test_client()
+    login(client)
+    name = "Ünïcödé 🚀 <b>bold</b>"
+    response = post_form(client, "/monitors/new", {**VALID_MONITOR, "name": name})
+    assert response.status_code == 302
+    monitor = db.session.scalar(sa.select(Monitor))
+    assert monitor.name == name
+    page = client.get("/").get_data(as_text=True)
+    assert "Ünïcödé 🚀 &lt;b&gt;bold&lt;/b&gt;" in page and "<b>bold</b>" not in page
+
+    edit = f"/monitors/{monitor.id}/edit"
+    assert post_form(client, edit, {**VALID_MONITOR, "name": "Renamed"}).status_code == 302
+    duplicate = post_form(client, "/monitors/new", {**VALID_MONITOR, "name": "Renamed"})
+    assert duplicate.status_code == 422
+    assert "Another monitor already has this name." in duplicate.get_data(as_text=True)
+
+    delete = post_form(client, f"/monitors/{monitor.id}/delete", {}, form_path=f"/monitors/{monitor.id}")
+    assert delete.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Monitor)) == 0
+
+
+def test_job_run_slot_is_unique_and_keeps_microseconds(mysql_app):
+    slot = datetime(2026, 1, 2, 3, 4, 5, 678901)
+    db.session.add(JobRun(job="check-monitors", slot=slot))
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(JobRun.slot)) == slot
+    db.session.add(JobRun(job="check-monitors", slot=slot))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()

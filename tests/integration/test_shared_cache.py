@@ -1,0 +1,76 @@
+"""The dashboard cache is shared by every gunicorn worker, and an edit invalidates it for all.
+
+The same scenario with VIGIL_CACHE=process (a per-worker cache) shows stale reads,
+which proves the test can tell the two apart.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from tests.support.http import create_admin, csrf_token, logged_in_session
+
+PASSWORD = "integration-password-1"
+
+
+def _read_dashboard(base_url: str, count: int = 48) -> list[tuple[str, str]]:
+    """(worker pid, page) for `count` concurrent GETs, so several workers answer."""
+    def get(_):
+        with requests.Session() as session:
+            response = session.get(base_url + "/", timeout=10)
+            assert response.status_code == 200
+            return response.headers["X-Vigil-Worker"], response.text
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(get, range(count)))
+
+
+def _generated_at(page: str) -> str:
+    marker = 'data-generated-at="'
+    start = page.index(marker) + len(marker)
+    return page[start:page.index('"', start)]
+
+
+def _create_monitor(base_url: str, session: requests.Session, name: str) -> None:
+    token = csrf_token(session, base_url + "/monitors/new")
+    response = session.post(base_url + "/monitors/new", allow_redirects=False, timeout=10, data={
+        "csrf_token": token, "name": name, "url": "http://127.0.0.1:9/", "method": "GET",
+        "interval_minutes": "5", "timeout_seconds": "5", "expected_status_min": "200",
+        "expected_status_max": "299", "enabled": "y"})
+    assert response.status_code == 302, response.text[:300]
+
+
+def _warm_every_worker(base_url: str, workers: int) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for _ in range(20):
+        for pid, page in _read_dashboard(base_url):
+            seen[pid] = page
+        if len(seen) == workers:
+            break
+    assert len(seen) == workers, f"only {len(seen)} of {workers} workers answered"
+    return list(seen.items())
+
+
+def _scenario(gunicorn, server_env, cache: str) -> tuple[set[str], int]:
+    env = {**server_env, "VIGIL_CACHE": cache, "VIGIL_CACHE_TTL": "600"}
+    create_admin(env, PASSWORD)
+    server = gunicorn(env, workers=4)
+    session = logged_in_session(server.base_url, PASSWORD)
+    _create_monitor(server.base_url, session, "before-edit")
+    warmed = _warm_every_worker(server.base_url, 4)
+    stamps = {_generated_at(page) for _, page in warmed}
+    _create_monitor(server.base_url, session, "after-edit")
+    stale = sum("after-edit" not in page for _, page in _read_dashboard(server.base_url, 64))
+    return stamps, stale
+
+
+def test_redis_cache_is_shared_and_invalidated_for_all_workers(gunicorn, server_env):
+    stamps, stale = _scenario(gunicorn, server_env, "redis")
+    assert len(stamps) == 1, f"workers computed their own summaries: {stamps}"
+    assert stale == 0
+
+
+def test_per_process_cache_scatters_and_serves_stale_pages(gunicorn, server_env):
+    stamps, stale = _scenario(gunicorn, server_env, "process")
+    assert len(stamps) > 1
+    assert stale > 0

@@ -1,0 +1,44 @@
+import re
+
+import pytest
+
+from app import config
+from tests.support.servers import ROOT
+
+
+def test_development_defaults_need_no_server(tmp_path):
+    settings = config.load({}, instance_path=str(tmp_path))
+    assert settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert len(settings["SECRET_KEY"]) == 64
+    # The generated key is shared by every worker through the instance folder.
+    assert config.load({}, instance_path=str(tmp_path))["SECRET_KEY"] == settings["SECRET_KEY"]
+    assert settings["SESSION_COOKIE_SECURE"] is False
+
+
+def test_production_has_no_default_secrets(tmp_path):
+    with pytest.raises(config.ConfigError) as error:
+        config.load({"VIGIL_ENV": "production"}, instance_path=str(tmp_path))
+    assert "SECRET_KEY" in str(error.value) and "DATABASE_URL" in str(error.value)
+    assert "REDIS_URL" in str(error.value) and "REDIS2_URL" in str(error.value)
+
+
+def test_production_with_every_secret(tmp_path):
+    settings = config.load({"VIGIL_ENV": "production", "SECRET_KEY": "x" * 40,
+                            "DATABASE_URL": "mysql+pymysql://u:p@db/vigil",
+                            "REDIS_URL": "redis://r:6379/0", "REDIS2_URL": "redis://r2:6379/0"},
+                           instance_path=str(tmp_path))
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+
+
+@pytest.mark.parametrize("name, value", [("VIGIL_PUBLIC_READS", "maybe"), ("VIGIL_CACHE", "memcached"),
+                                         ("VIGIL_CACHE_TTL", "-1"), ("VIGIL_ENV", "staging")])
+def test_bad_values_name_the_variable(tmp_path, name, value):
+    with pytest.raises(config.ConfigError, match=name):
+        config.load({name: value}, instance_path=str(tmp_path))
+
+
+def test_readme_documents_every_setting():
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", readme, re.M))
+    assert {s.env for s in config.SETTINGS} <= documented
