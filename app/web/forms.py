@@ -66,11 +66,11 @@ class MonitorForm(FlaskForm):
         validators=[InputRequired("Enter a timeout."),
                     NumberRange(min=1, max=60, message="Choose between 1 and 60 seconds.")])
     expected_status_min = IntegerField(
-        "Expected status from", default=200,
+        "Lowest expected status", default=200,
         validators=[InputRequired("Enter a status code."),
                     NumberRange(min=100, max=599, message="A status code is between 100 and 599.")])
     expected_status_max = IntegerField(
-        "to", default=399,
+        "Highest expected status", default=399,
         validators=[InputRequired("Enter a status code."),
                     NumberRange(min=100, max=599, message="A status code is between 100 and 599.")])
     keyword = StringField("Keyword in the body (optional)", filters=[_strip],

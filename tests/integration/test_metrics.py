@@ -21,9 +21,13 @@ def test_metrics_aggregate_every_worker(gunicorn, server_env):
         with requests.Session() as session:
             response = session.get(server.base_url + "/healthz", timeout=10)
             return response.headers["X-Vigil-Worker"]
+    workers: set[str] = set()
+    sent = 0
     with ThreadPoolExecutor(8) as pool:
-        workers = set(pool.map(hit, range(80)))
-    assert len(workers) > 1, "the load did not reach several workers"
+        while len(workers) < 3 and sent < 2000:  # a busy machine may favour one worker
+            workers.update(pool.map(hit, range(40)))
+            sent += 40
+    assert len(workers) >= 3, "the load did not reach several workers"
 
     after = _healthz_total(requests.get(server.base_url + "/metrics", timeout=10).text)
-    assert after - before == 80
+    assert after - before == sent
