@@ -1,6 +1,9 @@
 """gunicorn settings for Vigil's web process.
 
 Worker hooks:
+- the timer gate is taken after fork (``post_worker_init``), so one process per
+  host (flock) or per cluster (Lease) runs the timers; on ``worker_exit`` the
+  timers stop and the gate is released, so a sibling takes over at once;
 - the Prometheus multi-process directory is created fresh before workers fork,
   and a dead worker's samples are retired (``child_exit``), so /metrics is
   correct across workers (app/metrics.py explains why).
@@ -36,3 +39,15 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    from app.scheduling.service import start_for_worker
+
+    start_for_worker(worker.wsgi)
+
+
+def worker_exit(server, worker):
+    from app.scheduling.service import stop_for_worker
+
+    stop_for_worker()

@@ -6,6 +6,8 @@ worker process and several threads. One process is deliberate: the embedded
 Redis stand-in (fakeredis) lives in that process, so the cache is shared by
 every thread and cannot scatter the way per-worker caches do. With real Redis
 (REDIS_URL, REDIS2_URL) run gunicorn with gunicorn.conf.py and many workers.
+The worker runs the timers and, here, the cron jobs too (VIGIL_CRON_IN_PROCESS
+is on in development), behind the host-local leader gate.
 """
 from __future__ import annotations
 
@@ -35,8 +37,9 @@ def main() -> int:
         print(f"\n  Admin account: {user.username}\n  Password:      {generated}\n"
               "  (shown once; set VIGIL_ADMIN_PASSWORD to choose it)\n", flush=True)
     print(f"  Vigil is serving http://127.0.0.1:{port}\n", flush=True)
-    argv = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "8",
-            "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "app.wsgi:app"]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    argv = [sys.executable, "-m", "gunicorn", "-c", os.path.join(root, "gunicorn.conf.py"),
+            "--workers", "1", "--threads", "8", "--bind", f"127.0.0.1:{port}", "app.wsgi:app"]
     os.execv(sys.executable, argv)
     return 0  # not reached
 

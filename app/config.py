@@ -93,6 +93,14 @@ SETTINGS: tuple[Setting, ...] = (
             "window of the failed-login limit (counted in REDIS2)"),
     Setting("VIGIL_HISTORY_DAYS", "VIGIL_HISTORY_DAYS", _positive_int, 30,
             "days of raw check results kept by the `prune-history` job"),
+    Setting("VIGIL_TIMER_BACKEND", "VIGIL_TIMER_BACKEND", _choice("host", "kubernetes", "off"), "host",
+            "who may run the in-process timers: `host` (one process per host, flock), `kubernetes` (one per cluster, Lease), `off`"),
+    Setting("VIGIL_LOCK_DIR", "VIGIL_LOCK_DIR", str, None,
+            "directory of the host-local timer lock; default the instance folder"),
+    Setting("VIGIL_CRON_IN_PROCESS", "VIGIL_CRON_IN_PROCESS", _bool, None,
+            "also run the cron jobs inside the timer process (no CronJobs); default on in development, off otherwise"),
+    Setting("VIGIL_CHECK_CONCURRENCY", "VIGIL_CHECK_CONCURRENCY", _positive_int, 64,
+            "how many monitors `check-monitors` probes at once"),
     Setting("VIGIL_SEED_URL", "VIGIL_SEED_URL", str, "http://127.0.0.1:8000/healthz",
             "URL of the monitor seeded into an empty database (Vigil's own /healthz)"),
     Setting("VIGIL_MAX_BODY_BYTES", "MAX_CONTENT_LENGTH", _positive_int, 64 * 1024,
@@ -134,6 +142,8 @@ def _apply_environment_rules(config: dict[str, Any], instance_path: str) -> None
             config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(instance_path) / "vigil.db")
         if config["SECRET_KEY"] is None:
             config["SECRET_KEY"] = _instance_secret(Path(instance_path))
+    if config["VIGIL_CRON_IN_PROCESS"] is None:
+        config["VIGIL_CRON_IN_PROCESS"] = config["VIGIL_ENV"] == "development"
     config["SESSION_COOKIE_SECURE"] = production
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"

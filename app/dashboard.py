@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.extensions import cache, db
-from app.models import CheckResult, Monitor, utcnow
+from app.models import CheckResult, Monitor, iso_utc, utcnow
 from app.monitoring.stats import uptime_percent
 
 SUMMARY_KEY = "dashboard-summary"
@@ -62,9 +62,9 @@ def build_summary(now: datetime | None = None) -> dict[str, Any]:
             "uptime_7d": uptime_percent(*week.get(monitor.id, (0, 0))),
             "last_latency_ms": next((v for v in reversed(latencies) if v is not None), None),
             "sparkline": latencies,
-            "last_checked_at": monitor.last_checked_at.isoformat() if monitor.last_checked_at else None,
+            "last_checked_at": iso_utc(monitor.last_checked_at),
         })
-    return {"generated_at": now.isoformat(), "counts": counts, "monitors": rows}
+    return {"generated_at": iso_utc(now), "counts": counts, "monitors": rows}
 
 
 def _window_counts(since: datetime) -> dict[int, tuple[int, int]]:

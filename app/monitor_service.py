@@ -25,7 +25,12 @@ class DuplicateName(ValueError):
     pass
 
 
+MAX_ID = 2**63 - 1  # ids are 64-bit in every database Vigil supports
+
+
 def get_or_none(monitor_id: int) -> Monitor | None:
+    if not 0 < monitor_id <= MAX_ID:
+        return None  # a URL can hold any integer; the database cannot
     return db.session.get(Monitor, monitor_id)
 
 

@@ -28,5 +28,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def iso_utc(moment: datetime | None) -> str | None:
+    """RFC 3339 text of a stored (naive UTC) time, with its 'Z'."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=None).isoformat() + "Z"
+
+
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)

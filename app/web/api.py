@@ -10,7 +10,7 @@ from flask import Blueprint, abort, jsonify
 
 from app import monitor_service
 from app.dashboard import get_summary
-from app.models import Monitor
+from app.models import Monitor, iso_utc
 from app.web.openapi import OPENAPI
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -28,7 +28,7 @@ def monitor_json(monitor: Monitor) -> dict:
         "keyword": monitor.keyword,
         "enabled": monitor.enabled,
         "state": monitor.state,
-        "last_checked_at": monitor.last_checked_at.isoformat() if monitor.last_checked_at else None,
+        "last_checked_at": iso_utc(monitor.last_checked_at),
     }
 
 

@@ -1,7 +1,7 @@
 """Jinja filters for numbers and times as people read them."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from flask import Flask
 
@@ -23,7 +23,9 @@ def ago(value: datetime | str | None) -> str:
     if value is None:
         return "never"
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
     seconds = int((utcnow() - value).total_seconds())
     if seconds < 5:
         return "just now"
@@ -34,7 +36,21 @@ def ago(value: datetime | str | None) -> str:
     return f"{seconds} seconds ago"
 
 
+def until(value: datetime | None) -> str:
+    if value is None:
+        return "–"
+    seconds = int((value - utcnow()).total_seconds())
+    if seconds <= 0:
+        return "due now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"in {count} {unit}{'s' if count != 1 else ''}"
+    return f"in {seconds} s"
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(until)
     app.add_template_filter(percent)
     app.add_template_filter(ms)
     app.add_template_filter(ago)

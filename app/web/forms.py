@@ -47,6 +47,22 @@ def http_url(form, field) -> None:
             raise ValidationError("The host name is not valid.") from None
 
 
+class BoundedIntegerField(IntegerField):
+    """An IntegerField that refuses numbers too large to compare as floats.
+
+    WTForms' NumberRange calls math.isnan() on the value, which raises
+    OverflowError for integers beyond float range: reject them while parsing.
+    """
+
+    LIMIT = 10**9
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if isinstance(self.data, int) and abs(self.data) > self.LIMIT:
+            self.data = None
+            raise ValueError(self.gettext("Not a valid integer value."))
+
+
 class MonitorForm(FlaskForm):
     name = StringField("Name", filters=[_strip],
                        validators=[DataRequired("Give the monitor a name."),
@@ -55,7 +71,7 @@ class MonitorForm(FlaskForm):
     url = StringField("URL", filters=[_strip],
                       validators=[DataRequired("Enter the URL to check."),
                                   Length(max=2048, message="Use at most 2048 characters."),
-                                  http_url])
+                                  _no_control_chars, http_url])
     method = SelectField("Method", choices=[SelectChoice(m, m) for m in METHODS], default="GET",
                          validate_choice=True)
     interval_minutes = SelectField(
@@ -65,11 +81,11 @@ class MonitorForm(FlaskForm):
         "Timeout (seconds)", default=10.0,
         validators=[InputRequired("Enter a timeout."),
                     NumberRange(min=1, max=60, message="Choose between 1 and 60 seconds.")])
-    expected_status_min = IntegerField(
+    expected_status_min = BoundedIntegerField(
         "Lowest expected status", default=200,
         validators=[InputRequired("Enter a status code."),
                     NumberRange(min=100, max=599, message="A status code is between 100 and 599.")])
-    expected_status_max = IntegerField(
+    expected_status_max = BoundedIntegerField(
         "Highest expected status", default=399,
         validators=[InputRequired("Enter a status code."),
                     NumberRange(min=100, max=599, message="A status code is between 100 and 599.")])

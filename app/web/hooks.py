@@ -32,7 +32,7 @@ def _read_guard():
     if request.endpoint in ALWAYS_PUBLIC or request.endpoint is None:
         return None
     if request.path.startswith("/api/"):
-        return jsonify(error="login required"), 401
+        return jsonify(error="login required", status=401), 401
     return redirect(url_for("auth.login", next=request.full_path))
 
 

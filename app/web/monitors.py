@@ -1,6 +1,8 @@
 """Monitor pages: detail, add, edit, delete (Post/Redirect/Get, login for changes)."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import login_required
 
@@ -61,6 +63,8 @@ def delete(monitor_id: int):
     flash(f"Monitor “{name}” deleted.", "success")
     target = back_or("dashboard.index")
     # The monitor's own pages no longer exist; never send the user back to a 404.
-    if target.startswith(url_for("monitors.detail", monitor_id=monitor_id)):
+    gone = url_for("monitors.detail", monitor_id=monitor_id)
+    path = urlsplit(target).path
+    if path == gone or path.startswith(gone + "/"):
         target = url_for("dashboard.index")
     return redirect(target)

@@ -52,6 +52,8 @@ def _json(schema: dict, description: str) -> dict:
 
 
 _NOT_FOUND = {"404": _json({"$ref": "#/components/schemas/Error"}, "No such monitor")}
+# With VIGIL_PUBLIC_READS=false every read needs a session.
+_UNAUTHORIZED = {"401": _json({"$ref": "#/components/schemas/Error"}, "Login required")}
 
 OPENAPI = {
     "openapi": "3.1.0",
@@ -63,16 +65,17 @@ OPENAPI = {
             "operationId": "listMonitors", "summary": "Every monitor",
             "responses": {"200": _json({"type": "object", "required": ["monitors"], "properties": {
                 "monitors": {"type": "array", "items": {"$ref": "#/components/schemas/Monitor"}}}},
-                "The monitors, by name")}}},
+                "The monitors, by name"), **_UNAUTHORIZED}}},
         "/api/v1/monitors/{monitor_id}": {"get": {
             "operationId": "getMonitor", "summary": "One monitor",
             "parameters": [{"name": "monitor_id", "in": "path", "required": True,
                             "schema": {"type": "integer", "minimum": 1}}],
             "responses": {"200": _json({"$ref": "#/components/schemas/Monitor"}, "The monitor"),
-                          **_NOT_FOUND}}},
+                          **_NOT_FOUND, **_UNAUTHORIZED}}},
         "/api/v1/status": {"get": {
             "operationId": "getStatus", "summary": "State and uptime of every monitor",
-            "responses": {"200": _json({"$ref": "#/components/schemas/Status"}, "The summary")}}},
+            "responses": {"200": _json({"$ref": "#/components/schemas/Status"}, "The summary"),
+                          **_UNAUTHORIZED}}},
     },
     "components": {"schemas": {"Monitor": MONITOR, "Status": STATUS, "Error": _ERROR}},
 }

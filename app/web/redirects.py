@@ -2,27 +2,42 @@
 
 ``redirect(request.referrer)`` turns any page that links to Vigil into an open
 redirect. ``back_or(default)`` returns the ``next`` field or the referrer only
-when it points at this host (same scheme family, same host and port), as a
-path; anything else (another host, ``//evil``, ``javascript:``, backslash
-tricks) falls back to `default`.
+when it certainly points at this host, and then only as a path; anything else
+falls back to `default`.
+
+What counts as this host is decided the way a browser would read the URL, not
+the way ``urljoin`` would: an absolute path (one leading slash, never two, no
+backslash), or an http(s) URL with exactly this host and port. Scheme-only
+URLs (``http:evil``), protocol-relative ones (``//evil``, ``///evil``), control
+characters and DEL are all refused.
 """
 from __future__ import annotations
 
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from flask import request, url_for
 
 
+def _has_control(text: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
 def is_safe_target(target: str | None) -> bool:
-    if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
+    if not target or "\\" in target or _has_control(target) or target.startswith("//"):
         return False
-    resolved = urlsplit(urljoin(request.host_url, target))
-    return resolved.scheme in ("http", "https") and resolved.netloc == request.host
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+            return False
+    elif not target.startswith("/"):
+        return False
+    return (parts.path or "/").startswith("/") and not parts.path.startswith("//")
 
 
 def local_path(target: str) -> str:
-    parts = urlsplit(urljoin(request.host_url, target))
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    """The path and query of a target that ``is_safe_target`` accepted."""
+    parts = urlsplit(target)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def back_or(endpoint: str, **values) -> str:

@@ -1,0 +1,175 @@
+"""The ``check-monitors`` job: probe the monitors that are due, record what was seen.
+
+Every minute (one CronJob slot): select the enabled monitors due for the slot,
+probe them concurrently (app.monitoring.probe), then in one transaction insert
+their check results, update each monitor's state, open an incident when a
+monitor turns down and resolve it when it turns up; commit; drop the cached
+dashboard summary.
+
+Due: never checked, or ``last_checked_at + interval <= slot + DUE_TOLERANCE``.
+``last_checked_at`` is when the probe really ran (the UI shows it), which is
+some seconds after its slot: the pod starts late, and 1,000 probes take a few
+seconds. A tolerance below one period (60 s) can never make a check early by a
+slot, and one close to it keeps a 1-minute monitor from skipping every other
+minute when its probe ran more than a few seconds after the slot.
+
+Guarantees:
+- The run fits its deadline: probing gets the deadline minus WRITE_RESERVE_S;
+  a probe is started only if its timeout fits in what is left, and a timeout
+  longer than the whole budget is cut to it. Monitors left unprobed are not
+  recorded and stay due; they go first next minute (oldest check first), so a
+  shortage of time never reads as "down".
+- The write is one transaction. Monitor rows are locked (SELECT ... FOR UPDATE
+  on MariaDB) and re-read, so a monitor deleted meanwhile is skipped instead of
+  failing the run, and state only moves forward: a result older than the
+  monitor's last check (a run of another slot that overlapped) is recorded but
+  does not change is_up or incidents. At most one incident per monitor is open.
+- Queries are set-based: one select of due monitors, one bulk insert, one
+  executemany update; cost grows with the number of due monitors only.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import OperationalError
+
+from app.dashboard import invalidate_summary
+from app.extensions import db
+from app.jobs.registry import JobContext, job
+from app.models import CheckResult, Incident, Monitor
+from app.monitoring.probe import ProbeResult, ProbeTarget, probe_many
+
+DUE_TOLERANCE = timedelta(seconds=55)
+WRITE_RESERVE_S = 10.0  # of the deadline, kept for the database writes after probing
+DEFAULT_CONCURRENCY = 64
+WRITE_ATTEMPTS = 3  # a deadlock with a concurrent delete is retried, not fatal
+
+
+@job("check-monitors", cron="* * * * *", deadline=55,
+     description="Probe the monitors that are due, concurrently; record the results, "
+                 "open and resolve incidents.")
+def check_monitors(ctx: JobContext) -> str:
+    started = time.monotonic()
+    due = due_monitors(ctx.slot)
+    if not due:
+        return "checked 0 monitors: 0 up, 0 down (none due)"
+    budget = ctx.deadline_s - WRITE_RESERVE_S - (time.monotonic() - started)
+    targets = [ProbeTarget(id=m.id, url=m.url, method=m.method,
+                           timeout_s=max(0.1, min(float(m.timeout_seconds), budget)),
+                           expected_min=m.expected_status_min, expected_max=m.expected_status_max,
+                           keyword=m.keyword or None)
+               for m in due]
+    # Longest timeouts first, so they are never the ones that no longer fit in the budget.
+    targets.sort(key=lambda t: -t.timeout_s)
+    concurrency = int(current_app.config.get("VIGIL_CHECK_CONCURRENCY", DEFAULT_CONCURRENCY))
+    db.session.rollback()  # end the read transaction: no connection held idle while probing
+    results = probe_many(targets, max_workers=concurrency, budget_s=budget)
+    recorded = record_results(results)
+    invalidate_summary()
+    up = sum(1 for r in recorded if r.ok)
+    message = f"checked {len(recorded)} monitors: {up} up, {len(recorded) - up} down"
+    left = len(due) - len(results)
+    if left:
+        message += f"; {left} left for the next run (time budget)"
+        ctx.log.warning("check-monitors: %d of %d due monitors not probed within %.0fs",
+                        left, len(due), budget)
+    return message
+
+
+def due_monitors(slot: datetime) -> list[sa.Row]:
+    """Enabled monitors due at `slot`, least recently checked first (never checked first of all)."""
+    intervals = list(db.session.scalars(
+        sa.select(Monitor.interval_minutes).where(Monitor.enabled.is_(True)).distinct()))
+    if not intervals:
+        return []
+    # One range condition per interval: portable (no interval arithmetic in SQL) and sargable.
+    due = sa.or_(Monitor.last_checked_at.is_(None), *(
+        sa.and_(Monitor.interval_minutes == minutes,
+                Monitor.last_checked_at <= slot + DUE_TOLERANCE - timedelta(minutes=minutes))
+        for minutes in intervals))
+    query = (sa.select(Monitor.id, Monitor.url, Monitor.method, Monitor.timeout_seconds,
+                       Monitor.expected_status_min, Monitor.expected_status_max, Monitor.keyword)
+             .where(Monitor.enabled.is_(True), due)
+             .order_by(Monitor.last_checked_at.is_not(None), Monitor.last_checked_at, Monitor.id))
+    return list(db.session.execute(query))
+
+
+def record_results(results: list[ProbeResult]) -> list[ProbeResult]:
+    """Write `results` in one transaction (retried on a deadlock); return those recorded."""
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            recorded = _write(results)
+            db.session.commit()
+            return recorded
+        except OperationalError as exc:
+            db.session.rollback()
+            if attempt + 1 == WRITE_ATTEMPTS or not _is_lock_conflict(exc):
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _write(results: list[ProbeResult]) -> list[ProbeResult]:
+    if not results:
+        return []
+    monitors = Monitor.__table__
+    ids = sorted({r.target_id for r in results})
+    # Lock in id order (a fixed order avoids deadlocks between two writers) and re-read state.
+    current = {row.id: row for row in db.session.execute(
+        sa.select(monitors.c.id, monitors.c.is_up, monitors.c.last_checked_at)
+        .where(monitors.c.id.in_(ids)).order_by(monitors.c.id).with_for_update())}
+    results = [r for r in results if r.target_id in current]  # deleted while probing: skip
+    if not results:
+        return []
+    db.session.execute(sa.insert(CheckResult.__table__), [
+        {"monitor_id": r.target_id, "checked_at": r.checked_at, "ok": r.ok,
+         "status_code": r.status_code, "latency_ms": r.latency_ms, "error": r.error}
+        for r in results])
+
+    newer = [r for r in results if current[r.target_id].last_checked_at is None
+             or current[r.target_id].last_checked_at < r.checked_at]
+    if newer:
+        db.session.execute(
+            sa.update(monitors).where(monitors.c.id == sa.bindparam("b_id"))
+            # updated_at means "edited by a person": a check leaves it as it is.
+            .values(is_up=sa.bindparam("b_is_up"), last_checked_at=sa.bindparam("b_checked_at"),
+                    updated_at=monitors.c.updated_at),
+            [{"b_id": r.target_id, "b_is_up": r.ok, "b_checked_at": r.checked_at} for r in newer])
+    went_down = [r for r in newer if not r.ok and current[r.target_id].is_up is not False]
+    came_up = [r for r in newer if r.ok and current[r.target_id].is_up is not True]
+    _open_incidents(went_down)
+    _resolve_incidents(came_up)
+    return results
+
+
+def _open_incidents(results: list[ProbeResult]) -> None:
+    if not results:
+        return
+    already_open = set(db.session.scalars(
+        sa.select(Incident.monitor_id).where(Incident.monitor_id.in_([r.target_id for r in results]),
+                                             Incident.resolved_at.is_(None))))
+    rows = [{"monitor_id": r.target_id, "opened_at": r.checked_at, "resolved_at": None,
+             "cause": r.error or (f"status {r.status_code}" if r.status_code else "check failed")}
+            for r in results if r.target_id not in already_open]
+    if rows:
+        db.session.execute(sa.insert(Incident.__table__), rows)
+
+
+def _resolve_incidents(results: list[ProbeResult]) -> None:
+    if not results:
+        return
+    incidents = Incident.__table__
+    db.session.execute(
+        sa.update(incidents)
+        .where(incidents.c.monitor_id == sa.bindparam("b_monitor_id"),
+               incidents.c.resolved_at.is_(None))
+        .values(resolved_at=sa.bindparam("b_resolved_at")),
+        [{"b_monitor_id": r.target_id, "b_resolved_at": r.checked_at} for r in results])
+
+
+def _is_lock_conflict(exc: OperationalError) -> bool:
+    code = exc.orig.args[0] if getattr(exc.orig, "args", None) else None
+    return code in (1205, 1213) or "database is locked" in str(exc.orig)

@@ -1,0 +1,160 @@
+"""`python -m app.jobs`: list, run and export jobs. The contract scripts rely on:
+
+    list [--format table|json]          name, kind, schedule or interval
+    run NAME [--slot TIME]              0 succeeded or skipped duplicate slot,
+                                        1 failed, 2 usage error, 143 interrupted
+    export --format manifests|values [--output PATH]
+
+Errors are one readable line on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Sequence
+
+from app.jobs import registry, schedule
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage block
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m app.jobs", description="Vigil's jobs.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    listing = commands.add_parser("list", help="list every job")
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    run = commands.add_parser("run", help="run one job for one slot")
+    run.add_argument("name")
+    run.add_argument("--slot", help="ISO 8601 time (UTC if naive) or 'now'; default: see docs")
+    run.add_argument("--trigger", choices=("schedule", "manual"), default=None,
+                     help="recorded with the run; default: schedule inside a Job, else manual")
+    export = commands.add_parser("export", help="write CronJob manifests or chart values")
+    export.add_argument("--format", choices=("manifests", "values"), required=True)
+    export.add_argument("--output", help="manifests: a directory (default cronjobs/); values: a file; '-' for stdout")
+    export.add_argument("--image", default="vigil:latest", help="image of the CronJob manifests")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return _list(args.format)
+        if args.command == "export":
+            return _export(args.format, args.output, args.image)
+        return _run(args.name, args.slot, args.trigger)
+    except (registry.UnknownJob, schedule.BadSlot) as exc:
+        print(f"python -m app.jobs: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _list(fmt: str) -> int:
+    jobs = sorted(registry.load_jobs().values(), key=lambda j: j.name)
+    rows = [{"name": j.name, "kind": j.kind, "schedule": j.schedule, "interval_s": j.interval_s,
+             "deadline_s": j.deadline_s, "description": j.description} for j in jobs]
+    if fmt == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        when = row["schedule"] if row["kind"] == "cron" else f"every {row['interval_s']:g}s"
+        print(f"{row['name']:<18} {row['kind']:<6} {when:<14} {row['description']}")
+    return 0
+
+
+def _export(fmt: str, output: str | None, image: str) -> int:
+    from app.jobs import export
+
+    if fmt == "values":
+        text = export.to_yaml(export.values())
+        if output and output != "-":
+            Path(output).write_text(text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    files = export.manifests(image=image)
+    if output == "-":
+        sys.stdout.write("---\n".join(export.to_yaml(files[name]) for name in sorted(files)))
+        return 0
+    directory = Path(output or "cronjobs")
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.yaml"):
+        if stale.name not in files:
+            stale.unlink()
+    for name, document in files.items():
+        (directory / name).write_text(export.to_yaml(document))
+    print(f"wrote {len(files)} files to {directory}/", file=sys.stderr)
+    return 0
+
+
+def default_slot(job: registry.Job, now: datetime) -> datetime:
+    if job.kind == "timer":
+        return schedule.floor_to_interval(now, job.interval_s)
+    return (schedule.slot_from_job_name(os.environ.get("VIGIL_JOB_NAME"))
+            or schedule.previous_fire_time(job.schedule, now))
+
+
+def _run(name: str, slot_text: str | None, trigger: str | None) -> int:
+    job = registry.get_job(name)
+    from app.config import ConfigError
+    from app.models import utcnow
+
+    slot = schedule.parse_slot(slot_text) if slot_text else default_slot(job, utcnow())
+    trigger = trigger or ("schedule" if os.environ.get("VIGIL_JOB_NAME") else "manual")
+    _log_runs_as_json_lines()
+    try:
+        from app import create_app
+
+        app = create_app(web=False)
+    except ConfigError as exc:
+        print(f"python -m app.jobs: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from app.jobs.runner import DeadlineExceeded, Interrupted, run_job
+
+    def on_sigterm(signum, frame):
+        raise Interrupted()
+
+    def on_alarm(signum, frame):
+        raise DeadlineExceeded()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, job.deadline_s)
+    try:
+        with app.app_context():
+            result = run_job(job, slot=slot, trigger=trigger)
+    except Interrupted:
+        print(f"job {name} slot {slot.isoformat()}: interrupted by SIGTERM", file=sys.stderr)
+        return 143
+    except DeadlineExceeded:  # outside the job body, e.g. while recording the run
+        print(f"job {name} slot {slot.isoformat()}: deadline of {job.deadline_s:g}s exceeded",
+              file=sys.stderr)
+        return 1
+    except Exception as exc:  # the database or Redis is down: say so in one line
+        print(f"job {name} slot {slot.isoformat()}: could not run: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return 1
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    print(f"job {name} slot {slot.isoformat()}: {result.outcome}"
+          + (f" ({result.message})" if result.message else ""), file=sys.stderr)
+    return result.exit_code
+
+
+def _log_runs_as_json_lines() -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    runs = logging.getLogger("vigil.jobs.runs")
+    runs.addHandler(handler)
+    runs.setLevel(logging.INFO)
+    runs.propagate = False

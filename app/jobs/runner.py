@@ -1,0 +1,144 @@
+"""Run one job for one slot, exactly once, recorded in JobRun.
+
+Guarantees:
+- Exactly one run per (job, slot): the run starts by inserting its JobRun row,
+  and the database's unique key (job, slot) lets only one insert win. A loser
+  (a CronJob that started twice, a manual run racing a scheduled one, a second
+  timer process) reports ``skipped`` and writes nothing.
+- Every run ends in a final state: succeeded, failed (exception, retries spent,
+  or deadline), or interrupted (SIGTERM). A process that dies without a word
+  leaves ``running`` behind; the ``reap-stale-runs`` timer marks it ``lost``
+  once its deadline has passed.
+- One JSON line per run on the ``vigil.jobs.runs`` logger: job, slot, run id,
+  trigger, epoch, duration, outcome, message.
+Caller's duty: an app context is pushed (the CLI and the timers do it).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.jobs.registry import Job, JobContext
+from app.models import JobRun, utcnow
+
+run_log = logging.getLogger("vigil.jobs.runs")
+log = logging.getLogger(__name__)
+
+
+class Interrupted(BaseException):
+    """SIGTERM arrived during a run (BaseException: job code must not swallow it)."""
+
+
+class DeadlineExceeded(BaseException):
+    """The run passed its job's deadline (BaseException: job code must not swallow it)."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcome: str  # succeeded | failed | skipped | interrupted
+    run_id: int | None
+    message: str | None
+    duration_s: float
+
+    @property
+    def exit_code(self) -> int:
+        return {"succeeded": 0, "skipped": 0, "failed": 1, "interrupted": 143}[self.outcome]
+
+
+def where_am_i() -> str:
+    return f"{os.environ.get('POD_NAME') or socket.gethostname()}/{os.getpid()}"
+
+
+def run_job(job: Job, *, slot: datetime, trigger: str, epoch: int | None = None) -> RunResult:
+    started = time.monotonic()
+    run_id = _claim(job, slot=slot, trigger=trigger, epoch=epoch)
+    if run_id is None:
+        result = RunResult("skipped", None, f"slot {slot.isoformat()} already ran or is running",
+                           time.monotonic() - started)
+        _emit(job, slot, trigger, epoch, result)
+        return result
+    context = JobContext(name=job.name, slot=slot, trigger=trigger, run_id=run_id, epoch=epoch,
+                         deadline_s=job.deadline_s, log=logging.getLogger(f"vigil.jobs.{job.name}"))
+    try:
+        outcome, message = _attempts(job, context)
+    except Interrupted:
+        _finish(run_id, "interrupted", "interrupted by SIGTERM", time.monotonic() - started)
+        _emit(job, slot, trigger, epoch, RunResult("interrupted", run_id, "interrupted by SIGTERM",
+                                                   time.monotonic() - started))
+        raise
+    except DeadlineExceeded:
+        outcome, message = "failed", f"deadline of {job.deadline_s:g}s exceeded"
+    result = RunResult(outcome, run_id, message, time.monotonic() - started)
+    _finish(run_id, outcome, message, result.duration_s)
+    _emit(job, slot, trigger, epoch, result)
+    return result
+
+
+def _claim(job: Job, *, slot: datetime, trigger: str, epoch: int | None) -> int | None:
+    now = utcnow()
+    row = JobRun(job=job.name, slot=slot, trigger=trigger, status="running", started_at=now,
+                 deadline_at=now + timedelta(seconds=job.deadline_s), host=where_am_i(), epoch=epoch)
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    return row.id
+
+
+def _attempts(job: Job, context: JobContext) -> tuple[str, str | None]:
+    delay = job.retry.backoff_s
+    for attempt in range(job.retry.retries + 1):
+        try:
+            message = job.func(context)
+            db.session.commit()
+            return "succeeded", message
+        except Exception as exc:  # a job failure of any kind is recorded, never raised
+            db.session.rollback()
+            last = f"{type(exc).__name__}: {exc}"
+            # One line for people; the traceback only for those who ask (DEBUG).
+            context.log.warning("job %s attempt %d failed: %s", job.name, attempt + 1, last)
+            context.log.debug("traceback of %s attempt %d:\n%s", job.name, attempt + 1,
+                              traceback.format_exc())
+            if attempt < job.retry.retries:
+                time.sleep(delay)
+                delay *= 2
+    attempts = job.retry.retries + 1
+    return "failed", (last if attempts == 1 else f"{last} (after {attempts} attempts)")[:2000]
+
+
+def _finish(run_id: int, status: str, message: str | None, duration_s: float) -> None:
+    db.session.rollback()  # whatever the job left half-done is not ours to commit
+    db.session.execute(sa.update(JobRun).where(JobRun.id == run_id).values(
+        status=status, finished_at=utcnow(), duration_s=duration_s, message=message))
+    db.session.commit()
+
+
+def _emit(job: Job, slot: datetime, trigger: str, epoch: int | None, result: RunResult) -> None:
+    run_log.info(json.dumps({
+        "event": "job_run", "job": job.name, "slot": slot.isoformat(), "run_id": result.run_id,
+        "trigger": trigger, "epoch": epoch, "duration_s": round(result.duration_s, 4),
+        "outcome": result.outcome, "message": result.message, "where": where_am_i(),
+    }, sort_keys=True))
+
+
+def reap_stale_runs(*, grace_s: float = 30.0, now: datetime | None = None) -> int:
+    """Mark runs still 'running' past their deadline (plus grace) as lost; return how many."""
+    cutoff = (now or utcnow()) - timedelta(seconds=grace_s)
+    result = db.session.execute(
+        sa.update(JobRun).where(JobRun.status == "running", JobRun.deadline_at < cutoff)
+        .values(status="lost", finished_at=utcnow(),
+                message="the process running it stopped without finishing (reaped)"))
+    db.session.commit()
+    return result.rowcount or 0

@@ -1,0 +1,708 @@
+"""Dashboard throughput, p99 latency and stale reads for the three cache modes.
+
+What is measured, in one run, against one MariaDB and one Redis started for it
+and one database seeded with 50 monitors x 30 check results (so building the
+summary runs its grouped queries over real rows): for each of
+``VIGIL_CACHE=redis`` (the shared cache), ``none`` and ``process`` (a
+per-worker SimpleCache, the bug Vigil exists to remove), one
+``gunicorn -c gunicorn.conf.py`` with 4 workers x 1 thread, all three started
+up front. Then:
+
+1. load: N closed-loop clients (threads, one keep-alive ``http.client``
+   connection each, spread evenly over the workers) GET ``/`` as fast as
+   answers come back. Each mode gets ``--duration`` seconds of recorded load,
+   cut into ``--rounds`` slices that alternate between the modes (round r
+   starts with a different mode), so a disturbance on the machine (another
+   process, CPU frequency) is shared by the three modes instead of landing on
+   one. The first slice of a mode follows ``--warmup`` seconds of unrecorded
+   load, later slices 0.5 s. Recorded: every request that starts and ends
+   inside a slice. ``rps`` = HTTP 200 answers / recorded seconds;
+   ``p50_ms``/``p99_ms`` are nearest-rank percentiles of their latency (request
+   sent to body read, as the client sees it).
+2. stale reads, one mode after the other: GETs on fresh connections until every
+   worker has answered (each one then holds the summary, if it caches), then one
+   monitor is renamed through the real UI (log in with the CSRF token from
+   /login, GET the edit form, POST it back with a new name), then
+   ``--stale-reads`` GETs of ``/`` on fresh connections, 8 at a time so every
+   worker serves some; a 200 page without the new name is a stale read.
+   ``stale_workers`` counts the distinct workers (X-Vigil-Worker) that served one.
+   Expected: redis_cache 0, no_cache 0, process_cache > 0 (about 3 in 4 reads:
+   only the worker that handled the edit dropped its copy; the others keep
+   theirs until VIGIL_CACHE_TTL=300 s runs out).
+
+``--json`` prints ``{"redis_cache": {...}, "no_cache": {...}, "process_cache":
+{...}}``, each with ``rps``, ``p99_ms`` and ``stale_reads`` among other fields
+(``redis_hits``/``redis_misses`` show which mode really reads Redis); the
+table adds the ratios (e.g. redis_cache rps / no_cache rps).
+
+Caveats:
+- Everything shares one machine (2 cores here): gunicorn's workers, MariaDB,
+  Redis and the load generator. The load generator is deliberately light
+  (http.client, 8 threads, one process, mostly waiting on sockets) but it still
+  takes CPU from the server. The CPU used while recording is reported per part
+  (``server_cpu_pct``, ``database_cpu_pct``, ``redis_cpu_pct``,
+  ``loadgen_cpu_pct``, and ``other_cpu_pct`` for everything else on the
+  machine, such as a test suite running meanwhile; 100 = one core). A large
+  ``other`` means the run was disturbed; the interleaving spreads that over the
+  modes but does not remove it. Absolute numbers are for comparing the three
+  modes within one run, not for capacity planning.
+- A keep-alive connection stays on the worker that accepted it, and clients
+  that connect together tend to all land on one gthread worker (it accepts
+  everything pending when it wakes). The load generator therefore places its
+  connections evenly (2 per worker for 8 clients and 4 workers), as a load
+  balancer with upstream keep-alive would; ``connections_by_worker`` (summed
+  over rounds) and ``requests_by_worker`` show the split actually reached.
+- A closed loop keeps at most ``--clients`` requests in flight (8 for 4 worker
+  threads, so some queueing is included) and slows down when the server does
+  (coordinated omission): p99 is what that many back-to-back users see, not the
+  latency under an open arrival rate. p99 rests on the slowest 1 % of a few
+  hundred to a few thousand samples, so it is noisy on a busy machine.
+- The process cache's throughput is that of a warm per-worker cache: each worker
+  computes the summary once (its first miss), then serves from memory.
+- The idle servers stay up while another mode is measured; an idle gthread
+  worker only wakes about once a second.
+- The renames happen with no concurrent readers, so the shared cache's
+  invalidate-then-recompute race (a reader that computed from pre-commit data
+  storing it after the delete) is not exercised; this measures scatter, not that race.
+- Each mode renames the same monitor of the shared database to a new name of
+  its own, after all load has been recorded.
+"""
+from __future__ import annotations
+
+import argparse
+import html.parser
+import http.client
+import os
+import random
+import secrets
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.common import (BenchError, Teardown, format_table, percentile, progress, ratio,
+                          remove_tree)
+
+VARIANTS = (("redis_cache", "redis"), ("no_cache", "none"), ("process_cache", "process"))
+ADMIN_PASSWORD = "bench-admin-password-1"
+HOST = "127.0.0.1"  # load goes to loopback only
+SETTLE_S = 0.5  # unrecorded load before each slice after a mode's first
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--duration", type=_number(float), default=8.0,
+                        help="seconds of recorded load per cache mode (default 8)")
+    parser.add_argument("--warmup", type=_number(float, minimum=0), default=2.0,
+                        help="seconds of unrecorded load before a mode's first slice (default 2)")
+    parser.add_argument("--rounds", type=_number(int), default=4,
+                        help="slices the duration is cut into, alternating modes (default 4)")
+    parser.add_argument("--clients", type=_number(int), default=8,
+                        help="concurrent closed-loop clients (default 8)")
+    parser.add_argument("--workers", type=_number(int), default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--monitors", type=_number(int), default=50, help="monitors seeded (default 50)")
+    parser.add_argument("--checks", type=_number(int), default=30,
+                        help="check results seeded per monitor (default 30)")
+    parser.add_argument("--stale-reads", type=_number(int), default=200,
+                        help="GETs after the edit that are checked for staleness (default 200)")
+
+
+def _number(kind: type, minimum: float | None = None):
+    """An argparse type: a `kind` above 0 (or at least `minimum`)."""
+    def parse(raw: str):
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
+        if (value < minimum) if minimum is not None else (value <= 0):
+            raise argparse.ArgumentTypeError(
+                f"must be {'at least ' + str(minimum) if minimum is not None else 'positive'}: {raw}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from tests.support.servers import binaries_missing
+
+    missing = binaries_missing("redis-server", "mysqld_safe", "mysql_install_db", "mysqladmin")
+    if binaries_missing("mariadbd") and binaries_missing("mysqld"):
+        missing.append("mariadbd")
+    if missing:
+        raise BenchError(f"needs {', '.join(missing)} on PATH (apt-get install mariadb-server redis-server)")
+
+    results: dict[str, Any] = {}
+    with Teardown() as teardown:
+        workdir = Path(tempfile.mkdtemp(prefix="vigil-bench-web-"))
+        teardown.callback(remove_tree, workdir)
+        database_url, mariadb, redis = _start_backing_services(teardown, workdir)
+        backing_pids = {"database": mariadb.executor.process.pid, "redis": redis.executor.process.pid}
+        monitor_id = _seed(database_url, monitors=args.monitors, checks=args.checks)
+        base_env = {"DATABASE_URL": database_url, "REDIS_URL": redis.url(0),
+                    "REDIS2_URL": redis.url(1), "VIGIL_ENV": "testing",
+                    "SECRET_KEY": secrets.token_hex(32), "VIGIL_EXPOSE_WORKER": "1",
+                    "GUNICORN_ACCESS_LOG": "0", "VIGIL_CACHE_TTL": "300"}
+        _create_admin(base_env, workdir)
+        servers = {name: _start_gunicorn(teardown, name, mode, base_env=base_env,
+                                         workers=args.workers, workdir=workdir / name)
+                   for name, mode in VARIANTS}
+
+        slices: dict[str, list[_LoadSlice]] = {name: [] for name, _ in VARIANTS}
+        per_slice = args.duration / args.rounds
+        progress(f"load: {args.clients} clients, {args.duration:g} s per mode in {args.rounds} "
+                 f"interleaved slices of {per_slice:g} s, {args.warmup:g} s warm-up")
+        for round_ in range(args.rounds):
+            for name, _ in _rotated(VARIANTS, round_):
+                first = not slices[name]
+                server = servers[name]
+                hits, misses = _redis_lookups(redis)
+                load = closed_loop(server.port, path="/", clients=args.clients,
+                                   warmup=args.warmup if first else SETTLE_S, duration=per_slice,
+                                   workers=args.workers,
+                                   cpu_pids={"server": server.process.pid, **backing_pids})
+                hits_after, misses_after = _redis_lookups(redis)
+                load.redis_hits, load.redis_misses = hits_after - hits, misses_after - misses
+                slices[name].append(load)
+            progress(f"round {round_ + 1}/{args.rounds}: " + ", ".join(
+                f"{name} {len(slices[name][-1].latencies) / per_slice:.0f} rps" for name, _ in VARIANTS))
+
+        for name, mode in VARIANTS:
+            server = servers[name]
+            stale = _stale_reads(server.base_url, server.port, workers=args.workers,
+                                 monitor_id=monitor_id, reads=args.stale_reads,
+                                 new_name=f"Renamed by bench {name} {uuid.uuid4().hex[:8]}")
+            results[name] = {"cache": mode, "workers": args.workers,
+                             **_summarize(slices[name], clients=args.clients, warmup=args.warmup),
+                             **stale}
+            progress(f"{name}: {results[name]['rps']:.0f} rps, p99 {results[name]['p99_ms']} ms, "
+                     f"{stale['stale_reads']}/{stale['stale_checked']} stale reads after an edit")
+        progress("stopping servers")
+    return results
+
+
+def _rotated(items: tuple, by: int) -> tuple:
+    by %= len(items)
+    return items[by:] + items[:by]
+
+
+# --- servers and data ------------------------------------------------------------------
+
+def _start_backing_services(teardown: Teardown, workdir: Path):
+    from tests.support.servers import MariaDBServer, RedisServer, create_database, migrate
+
+    progress("starting MariaDB and Redis")
+    (workdir / "mariadb").mkdir()
+    (workdir / "redis").mkdir()
+    mariadb = MariaDBServer(workdir / "mariadb")
+    teardown.stop_later("MariaDB", lambda: _stop_executor(mariadb))
+    redis = RedisServer(workdir / "redis")
+    teardown.stop_later("Redis", lambda: _stop_executor(redis))
+    redis.start()
+    mariadb.start()
+    database_url = create_database(mariadb.server_url())
+    progress("migrating the database")
+    migrate(database_url)
+    return database_url, mariadb, redis
+
+
+def _stop_executor(server) -> None:
+    """stop(); if that fails (e.g. interrupted half-way through start), kill the process group."""
+    try:
+        server.stop()
+    except Exception:
+        if server.executor.running():
+            server.executor.kill()
+        raise
+
+
+def _seed(database_url: str, *, monitors: int, checks: int) -> int:
+    """Insert `monitors` monitors with `checks` results each; return the id of the first."""
+    import sqlalchemy as sa
+
+    from app.models import CheckResult, Monitor, utcnow
+
+    progress(f"seeding {monitors} monitors x {checks} check results")
+    rng = random.Random(42)
+    now = utcnow()
+    # Hourly checks back from now: with 30, some fall outside the 24 h window, all inside 7 d.
+    step = timedelta(hours=1)
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.insert(Monitor.__table__), [
+                {"name": f"Bench monitor {i:03d}", "url": f"http://127.0.0.1:9/bench/{i}",
+                 "method": "GET", "interval_minutes": 60, "timeout_seconds": 10.0,
+                 "expected_status_min": 200, "expected_status_max": 399, "keyword": None,
+                 "enabled": i % 10 != 9, "is_up": i % 7 != 3, "last_checked_at": now}
+                for i in range(monitors)])
+            ids = list(connection.scalars(sa.select(Monitor.id).order_by(Monitor.id)))
+            rows = []
+            for monitor_id in ids:
+                for n in range(checks):
+                    ok = rng.random() > 0.05
+                    rows.append({"monitor_id": monitor_id, "checked_at": now - n * step, "ok": ok,
+                                 "status_code": 200 if ok else 503,
+                                 "latency_ms": round(rng.lognormvariate(4.3, 0.4), 1),
+                                 "error": None if ok else "HTTP 503"})
+            connection.execute(sa.insert(CheckResult.__table__), rows)
+    finally:
+        engine.dispose()
+    return ids[0]
+
+
+def _create_admin(base_env: dict[str, str], workdir: Path) -> None:
+    from tests.support.http import create_admin
+
+    progress("creating the admin account (flask --app app vigil create-admin)")
+    create_admin({**base_env, "VIGIL_INSTANCE_PATH": str(workdir / "instance")}, ADMIN_PASSWORD)
+
+
+def _start_gunicorn(teardown: Teardown, name: str, mode: str, *, base_env: dict[str, str],
+                    workers: int, workdir: Path):
+    """A gunicorn for one cache mode, stopped at teardown; returns once every worker answers."""
+    from tests.support.servers import Gunicorn
+
+    workdir.mkdir(parents=True)
+    env = {**base_env, "VIGIL_CACHE": mode, "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus")}
+    server = Gunicorn(env=env, workers=workers, threads=1, workdir=workdir)
+    teardown.stop_later(f"gunicorn ({name})", server.stop)
+    progress(f"{name}: starting gunicorn, {workers} workers x 1 thread, VIGIL_CACHE={mode}")
+    try:
+        server.start(timeout=60)
+    except RuntimeError as exc:
+        raise BenchError(f"gunicorn did not start for {name}: {exc}") from None
+    # start() returns when one worker answers; the others may still be importing the app.
+    answered = _every_worker_answers(server.port, workers, path="/healthz")
+    if len(answered) < workers:
+        raise BenchError(f"only {len(answered)} of {workers} gunicorn workers answered for {name}: "
+                         f"{server.log_tail(10)}")
+    return server
+
+
+def _redis_lookups(redis) -> tuple[int, int]:
+    """(keyspace hits, keyspace misses) so far: shows whether a mode really reads Redis."""
+    import redis as redis_py
+
+    client = redis_py.Redis.from_url(redis.url(0))
+    try:
+        stats = client.info("stats")
+    finally:
+        client.close()
+    return int(stats["keyspace_hits"]), int(stats["keyspace_misses"])
+
+
+# --- load ------------------------------------------------------------------------------
+
+@dataclass
+class _LoadSlice:
+    """What one closed-loop slice recorded."""
+    duration: float
+    latencies: list[float] = field(default_factory=list)
+    requests_by_worker: dict[str, int] = field(default_factory=dict)
+    connections_by_worker: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    error_sample: str | None = None
+    cpu: dict[str, float] | None = None  # CPU seconds used in the slice, by part
+    redis_hits: int = 0
+    redis_misses: int = 0
+
+
+def closed_loop(port: int, *, path: str, clients: int, warmup: float, duration: float,
+                workers: int, cpu_pids: dict[str, int] | None = None) -> _LoadSlice:
+    """`clients` threads GET `path` back to back over keep-alive; record the window after `warmup`.
+
+    The keep-alive connections are spread evenly over the `workers` gunicorn
+    workers first (see `_balanced_connections`). `cpu_pids` names process trees
+    (label -> root pid) whose CPU use in the window is recorded, next to the
+    load generator's own and the whole machine's.
+    """
+    connections, spread = _balanced_connections(port, clients=clients, workers=workers)
+    logs = [_LoadSlice(duration) for _ in range(clients)]
+    stop = threading.Event()
+    start = time.perf_counter() + 0.1  # every thread starts together
+    window = (start + warmup, start + warmup + duration)
+    threads = [threading.Thread(target=_client, args=(connection, path, start, window, stop, log),
+                                daemon=True, name=f"bench-client-{i}")
+               for i, (connection, log) in enumerate(zip(connections, logs))]
+    try:
+        for thread in threads:
+            thread.start()
+        _sleep_until(window[0])
+        cpu_before = _cpu_snapshot(cpu_pids or {})
+        _sleep_until(window[1])
+        cpu_after = _cpu_snapshot(cpu_pids or {})
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        stop.set()
+    merged = _LoadSlice(duration, connections_by_worker=spread)
+    for log in logs:
+        merged.latencies += log.latencies
+        merged.errors += log.errors
+        merged.error_sample = merged.error_sample or log.error_sample
+        for pid, count in log.requests_by_worker.items():
+            merged.requests_by_worker[pid] = merged.requests_by_worker.get(pid, 0) + count
+    if cpu_before and cpu_after:
+        merged.cpu = {key: after - cpu_before[key] for key, after in cpu_after.items()
+                      if key in cpu_before}
+    return merged
+
+
+def _summarize(slices: list[_LoadSlice], *, clients: int, warmup: float) -> dict[str, Any]:
+    duration = sum(s.duration for s in slices)
+    latencies = [value for s in slices for value in s.latencies]
+    errors = sum(s.errors for s in slices)
+    result: dict[str, Any] = {
+        "rps": round(len(latencies) / duration, 1),
+        "p50_ms": _ms(percentile(latencies, 50)),
+        "p99_ms": _ms(percentile(latencies, 99)),
+        "max_ms": _ms(max(latencies, default=None)),
+        "requests": len(latencies),
+        "errors": errors,
+        "clients": clients,
+        "duration_s": duration,
+        "rounds": len(slices),
+        "warmup_s": warmup,
+        "connections_by_worker": _add_counts(s.connections_by_worker for s in slices),
+        "requests_by_worker": _add_counts(s.requests_by_worker for s in slices),
+        "redis_hits": sum(s.redis_hits for s in slices),
+        "redis_misses": sum(s.redis_misses for s in slices),
+        "cores": os.cpu_count(),
+    }
+    if all(s.cpu for s in slices):
+        result.update(_cpu_shares([s.cpu for s in slices], duration))
+    if errors:
+        result["error_sample"] = next(s.error_sample for s in slices if s.error_sample)
+    return result
+
+
+def _add_counts(counts) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for count in counts:
+        for key, value in count.items():
+            total[key] = total.get(key, 0) + value
+    return dict(sorted(total.items()))
+
+
+def _balanced_connections(port: int, *, clients: int, workers: int,
+                          attempts: int = 400) -> tuple[list[http.client.HTTPConnection], dict[str, int]]:
+    """`clients` keep-alive connections, at most ceil(clients/workers) per gunicorn worker.
+
+    Why: a gthread worker accepts every connection that is pending when it wakes,
+    so clients that connect together tend to land on ONE worker, and a keep-alive
+    connection stays there; measured that way "4 workers" would be one. Each new
+    connection is asked which worker holds it (X-Vigil-Worker on /healthz) and
+    is closed again if that worker already has its share. After `attempts` tries
+    the remaining connections are kept wherever they land (the split is reported).
+    """
+    share = -(-clients // workers)
+    kept: list[http.client.HTTPConnection] = []
+    by_worker: dict[str, int] = {}
+    for attempt in range(attempts + clients):
+        if len(kept) == clients:
+            break
+        connection = http.client.HTTPConnection(HOST, port, timeout=30)
+        try:
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            connection.close()
+            for other in kept:
+                other.close()
+            raise BenchError(f"GET /healthz failed while opening connections: {exc!r}") from None
+        pid = response.getheader("X-Vigil-Worker", "?")
+        if by_worker.get(pid, 0) < share or attempt >= attempts:
+            kept.append(connection)
+            by_worker[pid] = by_worker.get(pid, 0) + 1
+        else:
+            connection.close()
+    return kept, dict(sorted(by_worker.items()))
+
+
+def _client(connection: http.client.HTTPConnection, path: str, start: float,
+            window: tuple[float, float], stop: threading.Event, log: _LoadSlice) -> None:
+    _sleep_until(start)
+    try:
+        while not stop.is_set():
+            began = time.perf_counter()
+            if began >= window[1]:
+                return
+            try:
+                connection.request("GET", path)
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                connection.close()  # reconnects on the next request
+                if began >= window[0]:
+                    log.errors += 1
+                    log.error_sample = log.error_sample or repr(exc)
+                continue
+            ended = time.perf_counter()
+            if began < window[0] or ended > window[1]:
+                continue  # warm-up, or straddles the end of the window
+            if response.status != 200:
+                log.errors += 1
+                log.error_sample = log.error_sample or f"HTTP {response.status}"
+                continue
+            log.latencies.append(ended - began)
+            pid = response.getheader("X-Vigil-Worker", "?")
+            log.requests_by_worker[pid] = log.requests_by_worker.get(pid, 0) + 1
+    finally:
+        connection.close()
+
+
+def _sleep_until(deadline: float) -> None:
+    delay = deadline - time.perf_counter()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000.0, 2)
+
+
+# --- CPU accounting (Linux /proc; absent elsewhere) ---------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_snapshot(trees: dict[str, int]) -> dict[str, float] | None:
+    """CPU seconds used so far: this process, each process tree in `trees`, the whole machine."""
+    try:
+        snapshot = {"loadgen": time.process_time()}
+        with open("/proc/stat") as handle:
+            fields = [int(v) for v in handle.readline().split()[1:]]
+        idle = fields[3] + fields[4]  # idle + iowait
+        snapshot["machine_busy"] = (sum(fields[:8]) - idle) / _TICK
+        for label, root in trees.items():
+            snapshot[label] = sum(_process_cpu(pid) for pid in _tree(root))
+        return snapshot
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and all its descendants (Linux: /proc/PID/task/TID/children)."""
+    pids, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        pids.append(pid)
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as handle:
+                    pending.extend(int(child) for child in handle.read().split())
+        except OSError:
+            continue  # exited meanwhile
+    return pids
+
+
+def _process_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            stat = handle.read()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2:].split()  # the command name may contain spaces
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+
+
+def _cpu_shares(used: list[dict[str, float]], duration: float) -> dict[str, float]:
+    """Percent of one core used while recording, by part; `other` is the rest of the machine."""
+    total = _add_seconds(used)
+    pct = {key: 100.0 * seconds / duration for key, seconds in total.items()}
+    ours = sum(value for key, value in pct.items() if key != "machine_busy")
+    shares = {f"{key}_cpu_pct": round(value, 1) for key, value in pct.items() if key != "machine_busy"}
+    shares["other_cpu_pct"] = round(max(0.0, pct.get("machine_busy", 0.0) - ours), 1)
+    shares["machine_busy_pct"] = round(pct.get("machine_busy", 0.0), 1)
+    return shares
+
+
+def _add_seconds(used: list[dict[str, float]]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for part in used:
+        for key, seconds in part.items():
+            total[key] = total.get(key, 0.0) + seconds
+    return total
+
+
+# --- stale reads -----------------------------------------------------------------------
+
+def _get(port: int, path: str = "/") -> tuple[int, str, str]:
+    """(status, worker pid, body) of one GET on a fresh connection; status 0 if it failed."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Connection": "close"})
+        response = connection.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        return response.status, response.getheader("X-Vigil-Worker", "?"), body
+    except (OSError, http.client.HTTPException) as exc:
+        return 0, "?", repr(exc)
+    finally:
+        connection.close()
+
+
+def _concurrent_gets(port: int, count: int, *, path: str = "/",
+                     parallel: int = 8) -> list[tuple[int, str, str]]:
+    """`count` GETs on fresh connections, `parallel` at a time, so that several workers answer."""
+    with ThreadPoolExecutor(parallel, thread_name_prefix="bench-read") as pool:
+        return list(pool.map(lambda _: _get(port, path), range(count)))
+
+
+def _every_worker_answers(port: int, workers: int, *, path: str = "/",
+                          timeout: float = 30.0) -> set[str]:
+    """GET `path` until `workers` distinct workers answered 200 (or `timeout`); their pids."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < workers and time.monotonic() < deadline:
+        seen.update(pid for status, pid, _ in _concurrent_gets(port, 16, path=path) if status == 200)
+        if len(seen) < workers:
+            time.sleep(0.2)
+    return seen
+
+
+def _stale_reads(base_url: str, port: int, *, workers: int, monitor_id: int, reads: int,
+                 new_name: str) -> dict[str, Any]:
+    primed = _every_worker_answers(port, workers)
+    if len(primed) < workers:
+        progress(f"warning: only {len(primed)} of {workers} workers answered before the edit")
+    _rename_through_ui(base_url, monitor_id, new_name)
+    answers = _concurrent_gets(port, reads)
+    served = [(pid, new_name not in body) for status, pid, body in answers if status == 200]
+    stale_by_worker: dict[str, int] = {}
+    for pid, stale in served:
+        stale_by_worker[pid] = stale_by_worker.get(pid, 0) + int(stale)
+    return {
+        "stale_reads": sum(stale for _, stale in served),
+        "stale_checked": len(served),
+        "stale_errors": len(answers) - len(served),
+        "stale_workers": sum(1 for count in stale_by_worker.values() if count),
+        "workers_primed": len(primed),
+        "workers_after_edit": len(stale_by_worker),
+        "stale_by_worker": dict(sorted(stale_by_worker.items())),
+    }
+
+
+class _Forms(html.parser.HTMLParser):
+    """Every <form> of a page: its action and the controls a browser would submit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, dict[str, str]]] = []
+        self._fields: dict[str, str] | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {key: value or "" for key, value in attrs}
+        if tag == "form":
+            self._fields = {}
+            self.forms.append((a.get("action", ""), self._fields))
+        elif self._fields is None:
+            return
+        elif tag == "input" and a.get("name"):
+            kind = a.get("type", "text").lower()
+            if kind in ("checkbox", "radio"):
+                if "checked" in a:
+                    self._fields[a["name"]] = a.get("value") or "on"
+            elif kind not in ("submit", "button", "reset", "image", "file"):
+                self._fields[a["name"]] = a.get("value", "")
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select:
+            # The first option unless a later one is selected.
+            if self._select not in self._fields or "selected" in a:
+                self._fields[self._select] = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "form":
+            self._fields = None
+
+    def form_posting_to(self, path: str) -> dict[str, str] | None:
+        """The form whose action is `path` or empty (posts to the page itself)."""
+        return next((fields for action, fields in self.forms if action in ("", path)), None)
+
+
+def _rename_through_ui(base_url: str, monitor_id: int, new_name: str) -> None:
+    from tests.support.http import logged_in_session
+
+    session = logged_in_session(base_url, ADMIN_PASSWORD)
+    try:
+        path = f"/monitors/{monitor_id}/edit"
+        page = session.get(base_url + path, timeout=30)
+        if page.status_code != 200:
+            raise BenchError(f"GET {path}: HTTP {page.status_code}")
+        forms = _Forms()
+        forms.feed(page.text)
+        fields = forms.form_posting_to(path)
+        if not fields or "csrf_token" not in fields or "name" not in fields:
+            raise BenchError(f"no edit form with a csrf_token at {path}")
+        response = session.post(base_url + path, data={**fields, "name": new_name},
+                                allow_redirects=False, timeout=30)
+        if response.status_code != 302:
+            raise BenchError(f"renaming monitor {monitor_id} failed: HTTP {response.status_code}")
+    finally:
+        session.close()
+
+
+# --- output ------------------------------------------------------------------------------
+
+def table(result: dict[str, Any]) -> str:
+    names = [name for name, _ in VARIANTS if name in result]
+    if not names:
+        return "(no results)"
+    first = result[names[0]]
+    lines = [
+        f"Dashboard GET / under gunicorn ({first['workers']} workers x 1 thread), "
+        f"{first['clients']} closed-loop keep-alive clients, {first['duration_s']:g} s recorded "
+        f"per mode in {first['rounds']} interleaved slices after {first['warmup_s']:g} s warm-up; "
+        f"{first.get('cores', '?')} CPU cores shared by everything",
+        "",
+    ]
+    rows = []
+    for name in names:
+        r = result[name]
+        rows.append([name, r["cache"], r["rps"], r["p50_ms"], r["p99_ms"], r["errors"],
+                     f"{r['stale_reads']}/{r['stale_checked']}",
+                     f"{r['stale_workers']}/{r['workers_after_edit']}",
+                     _pct(r.get("server_cpu_pct")), _pct(r.get("database_cpu_pct")),
+                     _pct(r.get("redis_cpu_pct")), _pct(r.get("loadgen_cpu_pct")),
+                     _pct(r.get("other_cpu_pct"))])
+    lines.append(format_table(
+        ["variant", "VIGIL_CACHE", "rps", "p50 ms", "p99 ms", "errors", "stale reads",
+         "stale workers", "cpu: gunicorn", "mariadb", "redis", "loadgen", "other"], rows))
+    lines += ["", "ratios:"]
+    pairs = [("redis_cache", "no_cache"), ("process_cache", "no_cache"), ("redis_cache", "process_cache")]
+    for a, b in pairs:
+        if a in result and b in result:
+            rps = ratio(result[a]["rps"], result[b]["rps"])
+            p99 = ratio(result[a]["p99_ms"], result[b]["p99_ms"])
+            lines.append(f"  {a} / {b}: rps x{rps:.2f}, p99 x{p99:.2f}" if rps and p99
+                         else f"  {a} / {b}: -")
+    lines.append("")
+    lines.append("stale reads after an edit: " + _verdict(result))
+    lines.append("redis lookups while recording (hits/misses): " + ", ".join(
+        f"{name} {result[name]['redis_hits']}/{result[name]['redis_misses']}" for name in names))
+    lines.append(f"cpu during the recorded window: 100% = one core of {first.get('cores', '?')}; "
+                 "'other' is everything else on the machine")
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}%"
+
+
+def _verdict(result: dict[str, Any]) -> str:
+    """Whether the stale reads match what the cache modes promise."""
+    expected = {"redis_cache": lambda n: n == 0, "no_cache": lambda n: n == 0,
+                "process_cache": lambda n: n > 0}
+    wrong = [name for name, ok in expected.items()
+             if name in result and not ok(result[name]["stale_reads"])]
+    if wrong:
+        return "UNEXPECTED for " + ", ".join(wrong) + " (expected 0, 0 and > 0)"
+    return "as expected (shared and no cache: none; per-process cache: some)"

@@ -1,0 +1,72 @@
+"""Under gunicorn with 4 workers a 1-second timer runs exactly once per tick,
+and when the worker running it is SIGKILLed a sibling takes over without
+running any tick twice."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+
+import sqlalchemy as sa
+
+
+def _executions(log_path) -> list[tuple[str, int, int]]:
+    """(slot, pid, epoch) of every test-tick execution, from the job's own log."""
+    if not log_path.exists():
+        return []
+    rows = []
+    for line in log_path.read_text().splitlines():
+        name, slot, pid, epoch = line.split()
+        if name == "test-tick":
+            rows.append((slot, int(pid), int(epoch)))
+    return rows
+
+
+def _wait_for(predicate, timeout: float, step: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
+def test_timer_runs_once_per_tick_and_survives_sigkill(gunicorn, server_env, tmp_path):
+    log_path = tmp_path / "ticks.log"
+    env = {**server_env, "VIGIL_EXTRA_JOBS": "tests.support.jobs", "VIGIL_TIMER_BACKEND": "host",
+           "VIGIL_LOCK_DIR": str(tmp_path / "locks"), "VIGIL_TEST_JOB_LOG": str(log_path)}
+    gunicorn(env, workers=4)
+
+    assert _wait_for(lambda: len(_executions(log_path)) >= 22, timeout=40), "the timer did not tick"
+    before = _executions(log_path)
+    leaders = {pid for _, pid, _ in before}
+    assert len(leaders) == 1, f"several workers ran the timer: {leaders}"
+    (leader,) = leaders
+
+    os.kill(leader, signal.SIGKILL)
+    killed_at = len(before)
+    assert _wait_for(lambda: {pid for _, pid, _ in _executions(log_path)[killed_at:]} - {leader},
+                     timeout=15), "no sibling took over"
+    _wait_for(lambda: len(_executions(log_path)) >= killed_at + 8, timeout=20)
+    after = _executions(log_path)
+
+    per_slot = Counter(slot for slot, _, _ in after)
+    assert max(per_slot.values()) == 1, [s for s, n in per_slot.items() if n > 1]
+    successor_epochs = {epoch for _, pid, epoch in after if pid != leader}
+    assert min(successor_epochs) > max(epoch for _, _, epoch in before)
+
+    engine = sa.create_engine(server_env["DATABASE_URL"])
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "SELECT slot, status, epoch FROM job_runs WHERE job = 'test-tick' ORDER BY slot")).all()
+    finally:
+        engine.dispose()
+    slots = [row.slot for row in rows]
+    assert len(slots) == len(set(slots)) == len(after)
+    # Before the kill, ticks are consecutive seconds: none missed, none doubled.
+    first_run = [row.slot for row in rows[:killed_at]]
+    gaps = {(b - a).total_seconds() for a, b in zip(first_run, first_run[1:])}
+    assert gaps == {1.0}, gaps
