@@ -48,8 +48,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import kubernetes.client
 from cryptography import x509
@@ -61,7 +61,7 @@ REQUIRED_BINARIES = ("etcd", "kube-apiserver", "kubectl")
 SERVICE_CIDR = "10.0.0.0/24"
 DEFAULT_CONTROLLERS = (
     "cronjob-controller,job-controller,garbage-collector-controller,namespace-controller,"
-    "serviceaccount-controller,serviceaccount-token-controller"
+    "serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller"
 )
 
 
@@ -99,7 +99,7 @@ class Process:
             self.popen = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
             )
 
     def alive(self) -> bool:
@@ -141,7 +141,7 @@ class _PKI:
 
     def __init__(self, d: Path) -> None:
         d.mkdir(parents=True, exist_ok=True)
-        now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+        now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
         self.ca_key = ec.generate_private_key(ec.SECP256R1())
         ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vigil-test-ca")])
         self.ca = (
@@ -153,7 +153,7 @@ class _PKI:
             .sign(self.ca_key, hashes.SHA256())
         )
         self.ca_file = self._write(d / "ca.crt", self.ca)
-        sans = [x509.DNSName(n) for n in ("localhost", "kubernetes", "kubernetes.default",
+        sans: list[x509.GeneralName] = [x509.DNSName(n) for n in ("localhost", "kubernetes", "kubernetes.default",
                                           "kubernetes.default.svc", "kubernetes.default.svc.cluster.local")]
         sans += [x509.IPAddress(ipaddress.ip_address(i)) for i in ("127.0.0.1", "10.0.0.1")]
         self.serving_cert, self.serving_key = self._leaf(d, "apiserver", "kube-apiserver", None, sans,
@@ -210,8 +210,7 @@ class ControlPlane:
         self._pki: _PKI | None = None
         atexit.register(self._at_exit)
 
-    # ---------------------------------------------------------------- lifecycle
-    def start(self) -> "ControlPlane":
+    def start(self) -> ControlPlane:
         missing = missing_binaries(self.assets)
         if missing:
             raise ControlPlaneError(f"{self.assets} lacks {', '.join(missing)}")
@@ -258,6 +257,9 @@ class ControlPlane:
             str(self.assets / "kube-apiserver"),
             f"--etcd-servers={self.etcd_url}",
             "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+            # 1.37 refuses a loopback advertise address with the default "lease" reconciler
+            # (Endpoints may not be loopback): the `kubernetes` Service gets no endpoints.
+            "--endpoint-reconciler-type=none",
             f"--secure-port={self.api_port}", f"--cert-dir={self.dir / 'apiserver-certs'}",
             f"--tls-cert-file={pki.serving_cert}", f"--tls-private-key-file={pki.serving_key}",
             f"--client-ca-file={pki.ca_file}",
@@ -273,10 +275,13 @@ class ControlPlane:
         _wait(self.apiserver, lambda: self._get(f"{self.url}/readyz") == b"ok",
               self.start_timeout, "ready (/readyz)")
 
-    def stop_apiserver(self) -> None:
-        """Stop kube-apiserver only (etcd keeps the data); see start_apiserver()."""
+    def stop_apiserver(self, timeout: float = 3.0) -> None:
+        """Stop kube-apiserver only (etcd keeps the data); see start_apiserver().
+
+        It stops listening at once on SIGTERM but may linger >10 s draining the
+        controller manager's watches, hence the short wait before SIGKILL."""
         if self.apiserver is not None:
-            self.apiserver.stop()
+            self.apiserver.stop(timeout)
 
     @contextlib.contextmanager
     def apiserver_down(self) -> Iterator[None]:
@@ -310,9 +315,11 @@ class ControlPlane:
 
     def stop(self, remove: bool = True, keep_logs: bool = False) -> None:
         """Stop all processes; remove the temp dir (only etcd data if keep_logs)."""
-        for p in (self.controller_manager, self.apiserver, self.etcd):
-            if p is not None:
-                p.stop()
+        if self.controller_manager is not None:
+            self.controller_manager.stop()
+        self.stop_apiserver()
+        if self.etcd is not None:
+            self.etcd.stop()
         if remove and not self._closed:
             self._closed = True
             shutil.rmtree(self.dir / "etcd-data" if keep_logs else self.dir, ignore_errors=True)
@@ -320,7 +327,6 @@ class ControlPlane:
     def _at_exit(self) -> None:
         self.stop(remove=not self._closed)
 
-    # ---------------------------------------------------------------- clients
     def _ssl(self, verify: bool = True) -> ssl.SSLContext:
         assert self._pki is not None
         ctx = ssl.create_default_context(cafile=str(self._pki.ca_file))
@@ -332,7 +338,7 @@ class ControlPlane:
     def _get(self, url: str, verify: bool = True) -> bytes:
         try:
             ctx = self._ssl(verify) if url.startswith("https") else None
-            with urllib.request.urlopen(url, timeout=2, context=ctx) as r:  # noqa: S310 (loopback)
+            with urllib.request.urlopen(url, timeout=2, context=ctx) as r:
                 return bytes(r.read())
         except (OSError, urllib.error.URLError):
             return b""
@@ -369,13 +375,14 @@ class ControlPlane:
             core = kubernetes.client.CoreV1Api(admin)
             try:
                 core.create_namespaced_service_account(
-                    namespace, kubernetes.client.V1ServiceAccount(metadata={"name": service_account}))
+                    namespace, kubernetes.client.V1ServiceAccount(metadata=kubernetes.client.V1ObjectMeta(name=service_account)))
             except kubernetes.client.ApiException as e:
                 if e.status != 409:
                     raise
             req = core.create_namespaced_service_account_token(
                 service_account, namespace, kubernetes.client.AuthenticationV1TokenRequest(
                     spec=kubernetes.client.V1TokenRequestSpec(audiences=[], expiration_seconds=expiration_seconds)))
+        assert req.status is not None and req.status.token
         c = self._configuration()
         c.api_key, c.api_key_prefix = {"authorization": req.status.token}, {"authorization": "Bearer"}
         return kubernetes.client.ApiClient(c)

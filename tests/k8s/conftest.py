@@ -1,0 +1,8 @@
+"""tests/k8s: registers the control-plane fixtures and markers (see tests/k8s/fixtures.py)."""
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.import_plugin("tests.k8s.fixtures")

@@ -1,0 +1,112 @@
+"""Pytest plugin: a real Kubernetes control plane (tests/k8s/controlplane.py) as fixtures.
+
+Why a plugin module and not only a conftest: other test dirs (chart, e2e) need the same
+*single* session control plane. Register it from any conftest with
+
+    def pytest_configure(config):
+        config.pluginmanager.import_plugin("tests.k8s.fixtures")
+
+(idempotent; fixtures of a registered plugin are visible everywhere), or put
+`pytest_plugins = ["tests.k8s.fixtures"]` in the root tests/conftest.py.
+
+Fixtures:
+- control_plane (session): etcd + kube-apiserver. Binaries from KUBEBUILDER_ASSETS, else
+  from the cache of hack/k8s-assets.sh *only if already built* (`--check`; a 15-minute
+  build is never started from pytest). Missing binaries: skip on a laptop, fail in CI.
+- kube_client (session): admin kubernetes.client.ApiClient (system:masters).
+- namespace (function): a fresh namespace name, deleted after the test.
+- controller_manager (session): starts kube-controller-manager on demand.
+Logs (one file per process) are kept, and their dir printed in the terminal summary,
+when any test failed or VIGIL_K8S_KEEP=1; otherwise the temp dir is removed.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import kubernetes.client
+import pytest
+
+from tests.k8s.controlplane import ControlPlane, ControlPlaneError, missing_binaries
+from tests.support.services import service_missing
+
+REPO = Path(__file__).resolve().parents[2]
+ASSETS_SCRIPT = REPO / "hack" / "k8s-assets.sh"
+_kept_logs: list[str] = []
+
+
+def find_assets() -> str:
+    """The KUBEBUILDER_ASSETS dir to use, or skip/fail via service_missing()."""
+    env = os.environ.get("KUBEBUILDER_ASSETS", "")
+    if env:
+        missing = missing_binaries(env)
+        if missing:
+            service_missing(f"KUBEBUILDER_ASSETS={env} lacks {', '.join(missing)}")
+        return env
+    hint = "build once (~15 min): export KUBEBUILDER_ASSETS=$(bash hack/k8s-assets.sh)"
+    try:
+        out = subprocess.run(["bash", str(ASSETS_SCRIPT), "--check"], capture_output=True,
+                             text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        service_missing(f"Kubernetes test binaries: {e}; {hint}")
+    if out.returncode != 0 or not out.stdout.strip():
+        service_missing(f"Kubernetes test binaries not built; {hint}")
+    return out.stdout.strip().splitlines()[-1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "k8s: needs a real etcd + kube-apiserver (KUBEBUILDER_ASSETS)")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for d in _kept_logs:
+        terminalreporter.write_line(f"k8s control plane logs kept in {d}")
+
+
+@pytest.fixture(scope="session")
+def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
+    cp = ControlPlane(find_assets())
+    try:
+        cp.start()
+    except ControlPlaneError as e:
+        cp.stop(keep_logs=True)
+        _kept_logs.append(str(cp.dir))
+        pytest.fail(f"control plane did not start: {e}", pytrace=False)
+    yield cp
+    keep = request.session.testsfailed > 0 or os.environ.get("VIGIL_K8S_KEEP") == "1"
+    cp.stop(keep_logs=keep)
+    if keep:
+        _kept_logs.append(str(cp.dir))
+
+
+@pytest.fixture(scope="session")
+def kube_client(control_plane: ControlPlane) -> Iterator[kubernetes.client.ApiClient]:
+    with control_plane.admin_client() as client:
+        yield client
+
+
+@pytest.fixture
+def namespace(kube_client: kubernetes.client.ApiClient, request: pytest.FixtureRequest) -> Iterator[str]:
+    name = f"{re.sub(r'[^a-z0-9]+', '-', request.node.name.lower())[:40].strip('-')}-{uuid.uuid4().hex[:6]}"
+    core = kubernetes.client.CoreV1Api(kube_client)
+    core.create_namespace(kubernetes.client.V1Namespace(metadata=kubernetes.client.V1ObjectMeta(name=name)))
+    yield name
+    try:
+        core.delete_namespace(name)
+    except kubernetes.client.ApiException as e:  # the test may have deleted it
+        if e.status != 404:
+            raise
+
+
+@pytest.fixture(scope="session")
+def controller_manager(control_plane: ControlPlane) -> ControlPlane:
+    try:
+        control_plane.start_controller_manager()
+    except ControlPlaneError as e:
+        pytest.fail(f"kube-controller-manager did not start: {e}", pytrace=False)
+    return control_plane
