@@ -40,6 +40,9 @@ def register_logging(app: Flask) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One INFO line per probe request (httpx) or per migration plugin is noise at scale.
+    for noisy in ("httpx", "httpcore", "alembic.runtime.plugins", "kubernetes.client.rest"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:

@@ -42,6 +42,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0 or value != value or value == float("inf"):
+        raise ValueError(f"expected a positive number, got {raw!r}")
+    return value
+
+
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
@@ -95,6 +102,16 @@ SETTINGS: tuple[Setting, ...] = (
             "days of raw check results kept by the `prune-history` job"),
     Setting("VIGIL_TIMER_BACKEND", "VIGIL_TIMER_BACKEND", _choice("host", "kubernetes", "off"), "host",
             "who may run the in-process timers: `host` (one process per host, flock), `kubernetes` (one per cluster, Lease), `off`"),
+    Setting("VIGIL_LEASE_NAME", "VIGIL_LEASE_NAME", str, "vigil-timers",
+            "name of the coordination.k8s.io Lease the timer processes elect a leader with"),
+    Setting("VIGIL_LEASE_NAMESPACE", "VIGIL_LEASE_NAMESPACE", str, None,
+            "namespace of that Lease; default the pod's own (from its service account)"),
+    Setting("VIGIL_LEASE_DURATION", "VIGIL_LEASE_DURATION", _positive_float, 15.0,
+            "seconds a follower waits on an unrenewed Lease before taking over (client-go: 15)"),
+    Setting("VIGIL_LEASE_RENEW_DEADLINE", "VIGIL_LEASE_RENEW_DEADLINE", _positive_float, 10.0,
+            "seconds the leader may go without renewing before it stops its timers (client-go: 10)"),
+    Setting("VIGIL_LEASE_RETRY_PERIOD", "VIGIL_LEASE_RETRY_PERIOD", _positive_float, 2.0,
+            "seconds between renewals and acquisition attempts (client-go: 2)"),
     Setting("VIGIL_LOCK_DIR", "VIGIL_LOCK_DIR", str, None,
             "directory of the host-local timer lock; default the instance folder"),
     Setting("VIGIL_CRON_IN_PROCESS", "VIGIL_CRON_IN_PROCESS", _bool, None,

@@ -99,3 +99,32 @@ class HostLocalGate:
             self._fd = None
         if self._thread is not None:
             self._thread.join(timeout=2 * self.poll_s + 1)
+
+
+class StackedGate:
+    """A pod-local gate first, then a cluster-wide one: one contender per pod.
+
+    Only the process holding the local flock competes for the Lease, so a pod
+    with many gunicorn workers makes one set of API calls. When that process
+    exits (or is recycled) it releases the Lease, then the flock; a sibling takes
+    the flock and competes again.
+    """
+
+    def __init__(self, local: HostLocalGate, cluster: LeaderGate) -> None:
+        self.local = local
+        self.cluster = cluster
+
+    @property
+    def epoch(self) -> int | None:
+        return self.cluster.epoch
+
+    def is_leader(self) -> bool:
+        return self.local.is_leader() and self.cluster.is_leader()
+
+    def start(self, *, on_elected: Callable[[int], None], on_revoked: Callable[[], None]) -> None:
+        self.local.start(
+            on_elected=lambda _epoch: self.cluster.start(on_elected=on_elected, on_revoked=on_revoked),
+            on_revoked=self.cluster.stop)
+
+    def stop(self) -> None:
+        self.local.stop()
