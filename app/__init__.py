@@ -86,9 +86,9 @@ def _init_redis(app: Flask, client: Any, key: str, embedded_host: str) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import api, auth, dashboard, health, jobs, monitors
+    from app.web import api, auth, cluster, dashboard, health, jobs, monitors
 
-    for module in (health, auth, dashboard, monitors, jobs, api):
+    for module in (health, auth, dashboard, monitors, jobs, cluster, api):
         app.register_blueprint(module.bp)
     from app.web import filters, hooks
 

@@ -20,6 +20,7 @@ from flask import Flask
 
 from app.jobs import schedule
 from app.jobs.registry import Job, cron_jobs, timer_jobs
+from app.scheduling import status
 from app.scheduling.gate import LeaderGate
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class TimerService:
         scheduler = BackgroundScheduler(timezone=timezone.utc, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": 5})
         now = datetime.now(timezone.utc)
+        scheduler.add_job(self._heartbeat, IntervalTrigger(seconds=status.HEARTBEAT_S), args=[epoch, now],
+                          id="leader-heartbeat", next_run_time=now)
         for job in timer_jobs():
             first = schedule.floor_to_interval(now, job.interval_s) + timedelta(seconds=job.interval_s)
             scheduler.add_job(self._tick, IntervalTrigger(
@@ -59,11 +62,18 @@ class TimerService:
             scheduler.start()
         log.info("timers started (epoch %d): %s", epoch, ", ".join(j.id for j in scheduler.get_jobs()))
 
+    def _heartbeat(self, epoch: int, since: datetime) -> None:
+        if self.gate.is_leader():
+            with self.app.app_context():
+                status.publish(backend=self.app.config["VIGIL_TIMER_BACKEND"], epoch=epoch, since=since)
+
     def _revoked(self) -> None:
         with self._lock:
             scheduler, self._scheduler = self._scheduler, None
         if scheduler is None:
             return
+        with self.app.app_context():
+            status.withdraw()
         # shutdown(wait=True) waits for running ticks without a bound; bound it.
         stopper = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True)
         stopper.start()

@@ -4,10 +4,12 @@ running any tick twice."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from collections import Counter
 
+import requests
 import sqlalchemy as sa
 
 
@@ -37,13 +39,17 @@ def test_timer_runs_once_per_tick_and_survives_sigkill(gunicorn, server_env, tmp
     log_path = tmp_path / "ticks.log"
     env = {**server_env, "VIGIL_EXTRA_JOBS": "tests.support.jobs", "VIGIL_TIMER_BACKEND": "host",
            "VIGIL_LOCK_DIR": str(tmp_path / "locks"), "VIGIL_TEST_JOB_LOG": str(log_path)}
-    gunicorn(env, workers=4)
+    server = gunicorn(env, workers=4)
 
     assert _wait_for(lambda: len(_executions(log_path)) >= 22, timeout=40), "the timer did not tick"
     before = _executions(log_path)
     leaders = {pid for _, pid, _ in before}
     assert len(leaders) == 1, f"several workers ran the timer: {leaders}"
     (leader,) = leaders
+    # People and machines see the same leader: the Cluster page and /metrics.
+    assert f"/{leader}" in requests.get(server.base_url + "/cluster/", timeout=10).text
+    gauge = re.search(r"^vigil_timer_leader (\S+)$", requests.get(server.base_url + "/metrics", timeout=10).text, re.M)
+    assert gauge and float(gauge.group(1)) == 1.0
 
     os.kill(leader, signal.SIGKILL)
     killed_at = len(before)
