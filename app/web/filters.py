@@ -27,26 +27,23 @@ def ago(value: datetime | str | None) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     seconds = int((utcnow() - value).total_seconds())
-    if seconds < 5:
-        return "just now"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return f"{seconds} seconds ago"
+    return "just now" if seconds < 5 else f"{_span(seconds)} ago"
 
 
 def until(value: datetime | None) -> str:
     if value is None:
         return "–"
     seconds = int((value - utcnow()).total_seconds())
-    if seconds <= 0:
-        return "due now"
+    return "due now" if seconds <= 0 else f"in {_span(seconds)}"
+
+
+def _span(seconds: int) -> str:
+    """'3 hours', '1 minute', '42 seconds': the largest whole unit."""
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             count = seconds // size
-            return f"in {count} {unit}{'s' if count != 1 else ''}"
-    return f"in {seconds} s"
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
 def init_app(app: Flask) -> None:
