@@ -33,8 +33,9 @@ def main() -> int:
         upgrade()
         seed_monitor()
         user, generated = ensure_admin()
+        username = user.username  # read while the session is open
     if generated:
-        print(f"\n  Admin account: {user.username}\n  Password:      {generated}\n"
+        print(f"\n  Admin account: {username}\n  Password:      {generated}\n"
               "  (shown once; set VIGIL_ADMIN_PASSWORD to choose it)\n", flush=True)
     print(f"  Vigil is serving http://127.0.0.1:{port}\n", flush=True)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
