@@ -28,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, web: bool = True) -> 
     app.config["TESTING"] = app.config.get("TESTING") or settings["VIGIL_ENV"] == "testing"
 
     register_logging(app)
+    register_proxy(app)
     register_extensions(app)
     if web:
         register_blueprints(app)
@@ -43,6 +44,20 @@ def register_logging(app: Flask) -> None:
     # One INFO line per probe request (httpx) or per migration plugin is noise at scale.
     for noisy in ("httpx", "httpcore", "alembic.runtime.plugins", "kubernetes.client.rest"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind an Ingress, the client's address, scheme and host arrive in X-Forwarded-*.
+
+    Trusting them only for the configured number of proxies matters twice: the
+    failed-login limit counts per client address (without this every user shares
+    the Ingress's address), and a client could otherwise forge the headers.
+    """
+    hops = app.config["VIGIL_TRUSTED_PROXIES"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
 def register_extensions(app: Flask) -> None:

@@ -42,6 +42,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError(f"expected 0 or a positive whole number, got {raw!r}")
+    return value
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     if not value > 0 or value != value or value == float("inf"):
@@ -122,6 +129,8 @@ SETTINGS: tuple[Setting, ...] = (
             "URL of the monitor seeded into an empty database (Vigil's own /healthz)"),
     Setting("VIGIL_MAX_BODY_BYTES", "MAX_CONTENT_LENGTH", _positive_int, 64 * 1024,
             "largest request body accepted; larger ones get 413"),
+    Setting("VIGIL_TRUSTED_PROXIES", "VIGIL_TRUSTED_PROXIES", _non_negative_int, 0,
+            "how many proxies (Ingress, load balancer) set X-Forwarded-*; their values are trusted only then (the chart sets 1)"),
     Setting("VIGIL_EXPOSE_WORKER", "VIGIL_EXPOSE_WORKER", _bool, False,
             "add an `X-Vigil-Worker` header (process id) to responses; for tests and debugging"),
     Setting("PROMETHEUS_MULTIPROC_DIR", "PROMETHEUS_MULTIPROC_DIR", str, None,
