@@ -98,6 +98,9 @@ def _export(fmt: str, output: str | None, image: str) -> int:
 
 
 def default_slot(job: registry.Job, now: datetime) -> datetime:
+    explicit = os.environ.get("VIGIL_JOB_SLOT")  # set on Jobs started with "Run now"
+    if explicit:
+        return schedule.parse_slot(explicit)
     if job.kind == "timer":
         return schedule.floor_to_interval(now, job.interval_s)
     return (schedule.slot_from_job_name(os.environ.get("VIGIL_JOB_NAME"))
@@ -110,7 +113,10 @@ def _run(name: str, slot_text: str | None, trigger: str | None) -> int:
     from app.models import utcnow
 
     slot = schedule.parse_slot(slot_text) if slot_text else default_slot(job, utcnow())
-    trigger = trigger or ("schedule" if os.environ.get("VIGIL_JOB_NAME") else "manual")
+    trigger = trigger or os.environ.get("VIGIL_JOB_TRIGGER") or (
+        "schedule" if os.environ.get("VIGIL_JOB_NAME") else "manual")
+    if trigger not in ("schedule", "manual"):
+        raise schedule.BadSlot(f"bad trigger {trigger!r}: use schedule or manual")
     _log_runs_as_json_lines()
     try:
         from app import create_app
