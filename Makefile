@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test test-unit test-integration test-browser test-k8s bench k8s-assets clean
+.PHONY: run test test-unit test-integration test-browser test-k8s test-chart manifests bench k8s-assets clean
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ test-browser: venv
 
 test-k8s: venv
 	KUBEBUILDER_ASSETS=$${KUBEBUILDER_ASSETS:-$$(bash hack/k8s-assets.sh)} $(BIN)/python -m pytest tests/k8s $(PYTEST_ARGS)
+
+test-chart: venv
+	KUBEBUILDER_ASSETS=$${KUBEBUILDER_ASSETS:-$$(bash hack/k8s-assets.sh)} $(BIN)/python -m pytest tests/chart $(PYTEST_ARGS)
+
+## manifests: regenerate cronjobs/, the chart's generated jobs values, k8s/base and k8s/components
+manifests: venv
+	PYTHON=$(BIN)/python bash hack/render-manifests.sh
 
 ## k8s-assets: build (or reuse) etcd, kube-apiserver, kube-controller-manager, kubectl, helm
 k8s-assets:

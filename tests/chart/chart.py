@@ -1,0 +1,151 @@
+"""Rendering charts/vigil for tests: find helm, run `helm template`, pick objects.
+
+`render(values=..., files=...)` returns the parsed objects (hooks and test pods included)
+and is cached per argument set, so the many small assertions stay fast. `render_error`
+returns helm's error text for values that must be refused. `pod_templates` lists every pod
+the chart can create, with where it comes from, for the Pod Security checks.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from tests.support.services import service_missing
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts" / "vigil"
+CI_VALUES = CHART / "ci"
+DEV = (str(CI_VALUES / "dev-values.yaml"),)
+PROD = (str(CI_VALUES / "prod-values.yaml"),)
+EXISTING = (str(CI_VALUES / "existing-secret-values.yaml"),)
+RELEASE = "vigil"
+
+
+@functools.lru_cache(maxsize=1)
+def _assets_dir() -> str | None:
+    env = os.environ.get("KUBEBUILDER_ASSETS")
+    if env:
+        return env
+    try:
+        out = subprocess.run(["bash", str(REPO / "hack" / "k8s-assets.sh"), "--check"],
+                             capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = out.stdout.strip().splitlines()
+    return lines[-1] if out.returncode == 0 and lines else None
+
+
+def find_tool(name: str) -> str:
+    """`helm` or `kubectl`: PATH, else KUBEBUILDER_ASSETS, else hack/k8s-assets.sh's cache."""
+    found = shutil.which(name)
+    if found:
+        return found
+    assets = _assets_dir()
+    if assets and os.access(Path(assets, name), os.X_OK):
+        return str(Path(assets, name))
+    service_missing(f"{name} not on PATH nor in KUBEBUILDER_ASSETS; build it: bash hack/k8s-assets.sh")
+    raise AssertionError("unreachable")
+
+
+def _args(files: Iterable[str], values: dict[str, Any] | None, namespace: str,
+          release: str) -> list[str]:
+    args = ["template", release, str(CHART), "--namespace", namespace]
+    for f in files:
+        args += ["-f", f]
+    if values:  # --set-json keeps types exact (no --set string guessing)
+        for key, value in values.items():
+            args += ["--set-json", f"{key}={json.dumps(value)}"]
+    return args
+
+
+def helm(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([find_tool("helm"), *args], capture_output=True, text=True,
+                          check=check, timeout=timeout, cwd=REPO)
+
+
+@functools.lru_cache(maxsize=256)
+def _render_text(files: tuple[str, ...], values_json: str, namespace: str, release: str) -> str:
+    args = _args(files, json.loads(values_json), namespace, release)
+    result = helm(*args, check=False)
+    if result.returncode != 0:
+        raise RenderError(result.stderr)
+    return result.stdout
+
+
+class RenderError(Exception):
+    pass
+
+
+def render_text(files: Iterable[str] = DEV, values: dict[str, Any] | None = None, *,
+                namespace: str = "default", release: str = RELEASE) -> str:
+    return _render_text(tuple(files), json.dumps(values or {}, sort_keys=True), namespace, release)
+
+
+def render(files: Iterable[str] = DEV, values: dict[str, Any] | None = None, *,
+           namespace: str = "default", release: str = RELEASE) -> list[dict[str, Any]]:
+    """Every object `helm template` prints (hooks and test pods included)."""
+    text = render_text(files, values, namespace=namespace, release=release)
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def render_error(files: Iterable[str] = DEV, values: dict[str, Any] | None = None) -> str:
+    try:
+        render_text(files, values)
+    except RenderError as e:
+        return str(e)
+    raise AssertionError(f"helm template accepted {values!r}; it should refuse them")
+
+
+def find(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> list[dict[str, Any]]:
+    return [o for o in objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
+
+
+def one(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    found = find(objects, kind, name)
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {[o['metadata']['name'] for o in found]}"
+    return found[0]
+
+
+def container(pod_spec: dict[str, Any], name: str) -> dict[str, Any]:
+    for c in pod_spec.get("initContainers", []) + pod_spec["containers"]:
+        if c["name"] == name:
+            return c
+    raise AssertionError(f"no container {name}")
+
+
+def env_of(c: dict[str, Any]) -> dict[str, Any]:
+    """name -> value, or the valueFrom mapping."""
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in c.get("env", [])}
+
+
+def hook(obj: dict[str, Any]) -> str | None:
+    return (obj["metadata"].get("annotations") or {}).get("helm.sh/hook")
+
+
+def pod_templates(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(where, {metadata, spec}) for every pod the objects would create."""
+    pods = []
+    for o in objects:
+        kind, name = o["kind"], o["metadata"]["name"]
+        if kind in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+            pods.append((f"{kind}/{name}", o["spec"]["template"]))
+        elif kind == "CronJob":
+            pods.append((f"CronJob/{name}", o["spec"]["jobTemplate"]["spec"]["template"]))
+        elif kind == "Pod":
+            pods.append((f"Pod/{name}", {"metadata": o["metadata"], "spec": o["spec"]}))
+    return pods
+
+
+def values_yaml() -> dict[str, Any]:
+    return yaml.safe_load((CHART / "values.yaml").read_text())
+
+
+def schema() -> dict[str, Any]:
+    return json.loads((CHART / "values.schema.json").read_text())

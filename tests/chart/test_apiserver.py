@@ -1,0 +1,200 @@
+"""The chart and the kustomize overlays against a real kube-apiserver (tests/k8s fixtures):
+server-side apply accepts them, every pod template is admitted in a namespace that
+enforces the "restricted" Pod Security Standard, the Role lets the app's own Lease client
+and nothing more through, and `helm upgrade` keeps the generated secrets (lookup).
+There is no kubelet: pods are stored, never run."""
+from __future__ import annotations
+
+import base64
+import os
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import kubernetes.client as k
+import pytest
+import yaml
+
+from tests.chart.chart import CHART, DEV, EXISTING, PROD, REPO, find_tool, pod_templates, render, render_text
+
+pytestmark = pytest.mark.k8s
+T = TypeVar("T")
+CONFIGS = {"dev": (DEV, None), "prod": (PROD, None), "existing-secret": (EXISTING, None),
+           "prod-plain-migrations": (PROD, {"migrations.asHook": False}),
+           "skaffold-dev": (DEV, {"podSecurity.readOnlyRootFilesystem": False})}
+
+
+def eventually(fn: Callable[[], T], timeout: float = 10.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return fn()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def status_of(call: Callable[[], object]) -> int:
+    try:
+        call()
+    except k.ApiException as e:
+        return int(e.status)
+    return 200
+
+
+def apply(control_plane, text: str, namespace: str | None = None) -> str:
+    args = ["apply", "--server-side", "--field-manager=vigil-chart-test", "-f", "-"]
+    if namespace:
+        args[1:1] = ["-n", namespace]
+    result = control_plane.kubectl(*args, input=text, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("config", ["dev", "prod", "existing-secret", "prod-plain-migrations"])
+def test_rendered_chart_is_accepted_by_server_side_apply(control_plane, namespace, config):
+    files, values = CONFIGS[config]
+    text = render_text(files, values, namespace=namespace)
+    out = apply(control_plane, text, namespace)
+    objects = [d for d in yaml.safe_load_all(text) if d]
+    assert out.count("serverside-applied") == len(objects), out
+    assert apply(control_plane, text, namespace).count("serverside-applied") == len(objects)  # idempotent
+
+
+@pytest.mark.parametrize("overlay", ["dev", "prod"])
+def test_kustomize_overlay_is_accepted_by_server_side_apply(control_plane, overlay):
+    text = control_plane.kubectl("kustomize", str(REPO / "k8s" / "overlays" / overlay)).stdout
+    objects = [d for d in yaml.safe_load_all(text) if d]
+    ns = next(o["metadata"]["name"] for o in objects if o["kind"] == "Namespace")
+    try:
+        out = apply(control_plane, text)
+        assert out.count("serverside-applied") == len(objects), out
+        listed = control_plane.kubectl("get", "deployments,cronjobs,jobs,leases", "-n", ns, "-o", "name").stdout
+        assert "deployment.apps/vigil" in listed and "cronjob.batch/vigil-check-monitors" in listed
+        assert "lease.coordination.k8s.io/vigil-timers" in listed
+    finally:
+        control_plane.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+def restrict(kube_client, namespace: str) -> None:
+    k.CoreV1Api(kube_client).patch_namespace(namespace, {"metadata": {"labels": {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest"}}})
+
+
+def test_restricted_namespace_refuses_a_non_compliant_pod(kube_client, namespace):
+    """The control for the test below: the namespace really enforces."""
+    restrict(kube_client, namespace)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "loose"},
+           "spec": {"containers": [{"name": "c", "image": "vigil:0.1.0"}]}}
+    with pytest.raises(k.ApiException) as refused:
+        k.CoreV1Api(kube_client).create_namespaced_pod(namespace, pod, dry_run="All")
+    assert refused.value.status == 403 and "violates PodSecurity" in refused.value.body
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_every_pod_template_is_admitted_as_restricted(kube_client, namespace, config):
+    restrict(kube_client, namespace)
+    core = k.CoreV1Api(kube_client)
+    files, values = CONFIGS[config]
+    pods = pod_templates(render(files, values, namespace=namespace))
+    assert len(pods) >= 6
+    for i, (where, template) in enumerate(pods):
+        metadata = {"name": f"probe-{i}", "labels": template["metadata"].get("labels", {})}
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]}
+        try:
+            created = core.create_namespaced_pod(namespace, pod, dry_run="All")
+        except k.ApiException as e:
+            pytest.fail(f"{config}: {where} refused: {e.status} {e.body}")
+        assert created.metadata.name == f"probe-{i}"
+
+
+def test_role_lets_the_app_do_its_work_and_nothing_else(control_plane, kube_client, namespace):
+    from app.kube.lease import LeaseClient, LeaseForbidden
+
+    apply(control_plane, render_text(PROD, namespace=namespace), namespace)
+    batch_admin = k.BatchV1Api(kube_client)
+    batch_admin.create_namespaced_cron_job(namespace, {
+        "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "someone-elses"},
+        "spec": {"schedule": "0 0 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}}})
+    with control_plane.token_client(namespace, "vigil") as sa:
+        # The Lease, through the app's own client: read, conditional replace, watch.
+        leases = LeaseClient(sa, namespace=namespace, name="vigil-timers")
+        record = eventually(leases.get)
+        won = leases.replace(record.with_changes(holder="pod-a_1", lease_duration_s=15, transitions=1))
+        assert won.holder == "pod-a_1"
+        assert list(leases.watch_changes(resource_version=None, timeout_s=1))[0].holder == "pod-a_1"
+        with pytest.raises(LeaseForbidden):
+            LeaseClient(sa, namespace=namespace, name="other").create(record)
+        with pytest.raises(LeaseForbidden):
+            LeaseClient(sa, namespace=namespace, name="other").get()
+        coordination = k.CoordinationV1Api(sa)
+        assert status_of(lambda: coordination.list_namespaced_lease(namespace)) == 403
+        assert status_of(lambda: coordination.delete_namespaced_lease("vigil-timers", namespace)) == 403
+
+        # Its CronJobs: read, suspend; "Run now": create a Job. Nothing of anyone else's.
+        batch = k.BatchV1Api(sa)
+        cron = batch.read_namespaced_cron_job("vigil-check-monitors", namespace)
+        assert batch.patch_namespaced_cron_job("vigil-check-monitors", namespace,
+                                               {"spec": {"suspend": True}}).spec.suspend is True
+        assert status_of(lambda: batch.read_namespaced_cron_job("someone-elses", namespace)) == 403
+        assert status_of(lambda: batch.list_namespaced_cron_job(namespace)) == 403
+        assert status_of(lambda: batch.delete_namespaced_cron_job("vigil-check-monitors", namespace)) == 403
+        job = {"apiVersion": "batch/v1", "kind": "Job",
+               "metadata": {"name": "vigil-check-monitors-manual"},
+               "spec": batch_admin.api_client.sanitize_for_serialization(cron.spec.job_template.spec)}
+        assert batch.create_namespaced_job(namespace, job, dry_run="All").metadata.name == job["metadata"]["name"]
+        assert status_of(lambda: batch.list_namespaced_job(namespace)) == 403
+        assert status_of(lambda: batch.delete_namespaced_job("vigil-check-monitors-manual", namespace)) == 403
+
+        core = k.CoreV1Api(sa)
+        for call in (lambda: core.read_namespaced_secret("vigil", namespace),
+                     lambda: core.list_namespaced_secret(namespace),
+                     lambda: core.list_namespaced_pod(namespace),
+                     lambda: core.read_namespaced_config_map("vigil", namespace)):
+            assert status_of(call) == 403
+
+
+def test_leader_election_off_takes_the_lease_away(control_plane, namespace):
+    from app.kube.lease import LeaseClient, LeaseForbidden, LeaseMissing
+
+    apply(control_plane, render_text(PROD, {"leaderElection.enabled": False}, namespace=namespace), namespace)
+    with control_plane.token_client(namespace, "vigil") as sa:
+        def forbidden() -> None:
+            with pytest.raises((LeaseForbidden, LeaseMissing)) as raised:
+                LeaseClient(sa, namespace=namespace, name="vigil-timers").get()
+            assert isinstance(raised.value, LeaseForbidden)
+        eventually(forbidden)
+
+
+def test_helm_upgrade_keeps_the_generated_secrets(control_plane, namespace, tmp_path):
+    env = {**os.environ, "HELM_CACHE_HOME": str(tmp_path / "cache"), "HELM_CONFIG_HOME": str(tmp_path / "config"),
+           "HELM_DATA_HOME": str(tmp_path / "data"), "KUBECONFIG": str(control_plane.kubeconfig)}
+    import subprocess
+
+    def helm(*args: str) -> None:
+        result = subprocess.run([find_tool("helm"), *args, "--namespace", namespace], env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+
+    def secrets() -> dict[str, str]:
+        core = k.CoreV1Api(control_plane_client)
+        data = {k_: base64.b64decode(v).decode() for k_, v in core.read_namespaced_secret("vigil", namespace).data.items()}
+        data["mysql"] = base64.b64decode(core.read_namespaced_secret("vigil-mysql", namespace).data["mysql-password"]).decode()
+        return data
+
+    def annotations() -> dict[str, str]:
+        dep = k.AppsV1Api(control_plane_client).read_namespaced_deployment("vigil", namespace)
+        return dep.spec.template.metadata.annotations
+
+    with control_plane.admin_client() as control_plane_client:
+        helm("install", "vigil", str(CHART), "-f", DEV[0], "--no-hooks")
+        first, first_annotations = secrets(), annotations()
+        helm("upgrade", "vigil", str(CHART), "-f", DEV[0], "--no-hooks", "--set", "config.historyDays=7")
+        second, second_annotations = secrets(), annotations()
+    assert second == first, "SECRET_KEY, the admin password and the MySQL password survive upgrades"
+    assert len(first["SECRET_KEY"]) >= 32
+    assert second_annotations["checksum/secret"] == first_annotations["checksum/secret"]
+    assert second_annotations["checksum/config"] != first_annotations["checksum/config"]

@@ -1,0 +1,80 @@
+"""`helm lint --strict` is clean for the defaults and for every ci/ values file, and the
+install notes say how to reach the UI and get the admin password."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from tests.chart.chart import CHART, CI_VALUES, REPO, helm
+
+
+@pytest.mark.parametrize("values", [None, *sorted(p.name for p in CI_VALUES.glob("*.yaml"))])
+def test_helm_lint_strict_is_clean(values):
+    args = ["lint", "--strict", str(CHART)] + (["-f", str(CI_VALUES / values)] if values else [])
+    result = helm(*args, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[WARNING]" not in result.stdout and "[ERROR]" not in result.stdout, result.stdout
+    assert "1 chart(s) linted, 0 chart(s) failed" in result.stdout
+
+
+NOTES_PROBE = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: notes-probe
+data:
+  notes: {{ tpl (.Files.Get "notes-probe.txt") . | toJson }}
+"""
+
+
+def notes(tmp_path, *args: str) -> str:
+    """NOTES.txt rendered offline: `helm install --dry-run` needs a cluster, and `helm
+    template` skips the notes, so a copy of the chart renders them through `tpl`."""
+    import shutil
+
+    import yaml
+
+    chart = tmp_path / "vigil"
+    shutil.copytree(CHART, chart)
+    shutil.copy(chart / "templates" / "NOTES.txt", chart / "notes-probe.txt")
+    (chart / "templates" / "notes-probe.yaml").write_text(NOTES_PROBE)
+    out = helm("template", "vigil", str(chart), "--namespace", "team-a",
+               "--show-only", "templates/notes-probe.yaml", *args).stdout
+    return yaml.safe_load(out)["data"]["notes"]
+
+
+def test_notes_say_how_to_reach_the_ui_and_get_the_password(tmp_path):
+    text = notes(tmp_path, "-f", str(CI_VALUES / "dev-values.yaml"))
+    assert "kubectl -n team-a port-forward svc/vigil 8080:80" in text
+    assert "get secret vigil -o jsonpath='{.data.VIGIL_ADMIN_PASSWORD}' | base64 -d" in text
+    assert "helm test vigil -n team-a" in text
+    assert "vigil-check-monitors" in text and "get lease vigil-timers" in text
+    assert "development only" in text
+
+
+def test_notes_with_ingress_and_existing_secret(tmp_path):
+    text = notes(tmp_path, "-f", str(CI_VALUES / "prod-values.yaml"), "--set", "existingSecret=creds",
+                 "--set", "database.url=", "--set", "externalRedis.cacheUrl=",
+                 "--set", "externalRedis.coordinationUrl=")
+    assert "https://vigil.example.com/" in text
+    assert "get secret creds -o jsonpath='{.data.VIGIL_ADMIN_PASSWORD}'" in text
+    assert "port-forward" not in text
+
+
+def test_chart_icon_is_the_app_favicon():
+    import yaml
+
+    icon = yaml.safe_load((CHART / "Chart.yaml").read_text())["icon"]
+    prefix = "data:image/svg+xml;base64,"
+    assert icon.startswith(prefix)
+    assert base64.b64decode(icon[len(prefix):]) == (REPO / "app" / "static" / "favicon.svg").read_bytes()
+
+
+def test_chart_metadata():
+    import yaml
+
+    meta = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert (meta["apiVersion"], meta["appVersion"], meta["kubeVersion"]) == ("v2", "0.1.0", ">=1.30.0-0")
+    result = helm("template", "vigil", str(CHART), "--kube-version", "1.29.9", "-f",
+                  str(CI_VALUES / "dev-values.yaml"), check=False)
+    assert result.returncode != 0 and "kubeVersion" in result.stderr, result.stderr
