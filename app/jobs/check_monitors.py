@@ -48,7 +48,7 @@ DEFAULT_CONCURRENCY = 64
 WRITE_ATTEMPTS = 3  # a deadlock with a concurrent delete is retried, not fatal
 
 
-@job("check-monitors", cron="* * * * *", deadline=55,
+@job("check-monitors", cron="* * * * *", deadline=40,
      description="Probe the monitors that are due, concurrently; record the results, "
                  "open and resolve incidents.")
 def check_monitors(ctx: JobContext) -> str:

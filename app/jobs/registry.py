@@ -23,6 +23,7 @@ from typing import Callable, Literal
 
 log = logging.getLogger(__name__)
 
+CRON_STARTUP_ALLOWANCE_S = 15
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$")
 
 # Modules holding the built-in declarations; VIGIL_EXTRA_JOBS adds more (comma-separated).
@@ -86,12 +87,17 @@ def job(name: str, *, description: str, deadline: float, cron: str | None = None
         raise ValueError(f"job {name!r}: give exactly one of cron= or every=")
     if every is not None and every <= 0:
         raise ValueError(f"job {name!r}: the interval must be positive")
-    if cron is not None:
-        from app.jobs.schedule import validate_cron
-
-        validate_cron(cron)
     if deadline <= 0:
         raise ValueError(f"job {name!r}: the deadline must be positive")
+    if cron is not None:
+        from app.jobs.schedule import period_seconds, validate_cron
+
+        validate_cron(cron)
+        # Room for pod start-up (export.STARTUP_ALLOWANCE_S) inside activeDeadlineSeconds,
+        # which stays below the period: the run's own deadline must fire first.
+        if deadline + CRON_STARTUP_ALLOWANCE_S > period_seconds(cron) - 5:
+            raise ValueError(f"job {name!r}: a deadline of {deadline:g}s leaves no room for pod start-up "
+                             f"within its {period_seconds(cron):g}s period")
 
     def register(func: Callable[[JobContext], str | None]):
         if name in REGISTRY and REGISTRY[name].func is not func:

@@ -83,8 +83,6 @@ def test_base_takes_its_cronjobs_from_the_chart_not_cronjobs_dir():
     assert not [r for r in resources if "cronjobs" in r]
 
 
-@pytest.mark.xfail(strict=True, reason="app bug: app/jobs/export.py reuses one labels dict three times, "
-                                        "so PyYAML writes anchors/aliases (&id001/*id001) into cronjobs/")
 def test_standalone_cronjobs_have_no_yaml_aliases():
     for file in glob.glob(str(REPO / "cronjobs" / "*.yaml")):
         text = Path(file).read_text()

@@ -72,3 +72,11 @@ def test_bad_declarations_are_refused(kwargs, message):
 def test_names_must_be_dns_labels():
     with pytest.raises(ValueError, match="DNS label"):
         job("Bad_Name", description="x", deadline=5, every=1)
+
+
+def test_a_cron_deadline_must_leave_room_for_pod_startup():
+    with pytest.raises(ValueError, match="no room for pod start-up"):
+        job("too-long", description="x", deadline=45, cron="* * * * *")
+    for declared in load_jobs().values():
+        if declared.kind == "cron":
+            assert timing(declared)["activeDeadlineSeconds"] >= declared.deadline_s + 15

@@ -236,6 +236,9 @@ VIGIL_HISTORY_DAYS: {{ $c.historyDays | quote }}
 VIGIL_CHECK_CONCURRENCY: {{ $c.checkConcurrency | quote }}
 VIGIL_MAX_BODY_BYTES: {{ $c.maxBodyBytes | quote }}
 VIGIL_EXPOSE_WORKER: {{ $c.exposeWorker | quote }}
+VIGIL_TRUSTED_PROXIES: {{ $c.trustedProxies | quote }}
+# Run now and pause find the CronJobs by this prefix (<fullname>-<job>).
+VIGIL_CRONJOB_PREFIX: {{ include "vigil.fullname" . | quote }}
 VIGIL_SEED_URL: {{ $c.seedUrl | default (printf "http://%s:%v/healthz" (include "vigil.fullname" .) .Values.service.port) | quote }}
 # The root filesystem is read-only: the instance folder and the host-local lock live in /tmp.
 VIGIL_INSTANCE_PATH: "/tmp/vigil"
