@@ -31,10 +31,20 @@ def create_app(config: Mapping[str, Any] | None = None, *, web: bool = True) -> 
     register_proxy(app)
     register_extensions(app)
     if web:
+        register_migrations(app)
         register_blueprints(app)
         register_errorhandlers(app)
         register_commands(app)
     return app
+
+
+def register_migrations(app: Flask) -> None:
+    """Flask-Migrate (the `flask db` commands and flask_migrate.upgrade)."""
+    from flask_migrate import Migrate
+
+    from app.extensions import db
+
+    Migrate(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
 
 
 def register_logging(app: Flask) -> None:
@@ -62,10 +72,9 @@ def register_proxy(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app.cache import cache_config
-    from app.extensions import cache, csrf, db, login_manager, migrate, redis_cache, redis_coord
+    from app.extensions import cache, csrf, db, login_manager, redis_cache, redis_coord
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -1,7 +1,11 @@
-"""Extension instances only; each is bound to an app in app.create_app."""
+"""Extension instances only; each is bound to an app in app.create_app.
+
+Flask-Migrate is not here: it imports Alembic and Mako, which only `flask db`
+and the embedded server need, and every CronJob pod would pay for them at start
+(see bench/jobstart). app.register_migrations binds it for those paths.
+"""
 from flask_caching import Cache
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_redis import FlaskRedis
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -12,7 +16,6 @@ from app.models.base import Base
 _REDIS_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "health_check_interval": 30}
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 cache = Cache()

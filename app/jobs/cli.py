@@ -10,6 +10,7 @@ Errors are one readable line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Return the exit code (tests call this); ``__main__`` exits with ``exit_now``."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "list":
@@ -133,6 +135,8 @@ def _run(name: str, slot_text: str | None, trigger: str | None) -> int:
     def on_alarm(signum, frame):
         raise DeadlineExceeded()
 
+    gc.freeze()  # start-up objects live as long as the process; never scan them again
+    gc.enable()
     signal.signal(signal.SIGTERM, on_sigterm)
     signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, job.deadline_s)
@@ -164,3 +168,17 @@ def _log_runs_as_json_lines() -> None:
     runs.addHandler(handler)
     runs.setLevel(logging.INFO)
     runs.propagate = False
+
+
+def exit_now(code: int) -> None:
+    """Exit without the interpreter's teardown.
+
+    Tearing down a process that imported Flask, SQLAlchemy and the job modules
+    spends about 0.25 s in full garbage-collection passes (measured with perf in
+    bench/jobstart), time every CronJob pod pays for nothing: the run is already
+    recorded and committed. So flush what is buffered, then leave at once.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
