@@ -39,10 +39,12 @@ executions in the window / ticks. Expected: per_worker ~workers per pod x pods
 (4 and 12), socket_lock ~1 per pod (1 and 3), vigil 1 on one host.
 
 Vigil on three pods: with only the host-local gate (flock), each pod elects its
-own timer process, so ``pods`` processes fire every tick. The result key
-``three_pods.vigil`` is null, because one-per-cluster needs the Kubernetes Lease
-backend (issue 5), which is not there yet; ``three_pods.vigil_host_gate`` is what
-the host gate gives there: timer firings per tick, i.e. processes that ran the
+own timer process, so ``pods`` processes fire every tick. ``three_pods.vigil`` is
+the Lease backend on a real etcd and kube-apiserver started by the benchmark:
+one process in the whole cluster fires. Those pods are not put in network
+namespaces (from there they could not reach the apiserver on loopback); the
+Lease does not use loopback, and each pod keeps its own lock directory and
+POD_NAME. ``three_pods.vigil_host_gate`` is what the host gate alone gives: timer firings per tick, i.e. processes that ran the
 tick (their ``job_run`` log lines, outcome succeeded or skipped). How many of
 those reached the job body is reported separately
 (``details.three_pods.vigil_host_gate.bodies_per_tick``): the (job, slot)
@@ -53,8 +55,8 @@ pods record show the other gap: each pod counts its own epoch from 1, so they
 fence nothing across pods.
 
 ``--json`` prints ``{"one_host": {"per_worker": x, "socket_lock": y, "vigil": z},
-"three_pods": {"per_worker": ..., "socket_lock": ..., "vigil": null,
-"vigil_host_gate": ...}}`` plus ``details`` (per run: ticks, min/max per
+"three_pods": {"per_worker": ..., "socket_lock": ..., "vigil": ...,
+"vigil_host_gate": ...}}`` (vigil null when the Kubernetes binaries are missing) plus ``details`` (per run: ticks, min/max per
 tick, processes that ran the body, epochs, outcomes) and ``settings``; when
 network namespaces cannot be made, every ``three_pods`` value is null and
 ``three_pods_error`` holds the exact error.
@@ -159,16 +161,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 details[layout][key] = measured
                 progress(f"{layout} / {strategy}: {measured['per_tick']} executions per tick "
                          f"(min {measured['min_per_tick']}, max {measured['max_per_tick']})")
-        if netns_error is None:
-            result["three_pods"] = {"per_worker": result["three_pods"]["per_worker"],
-                                    "socket_lock": result["three_pods"]["socket_lock"],
-                                    "vigil": None,
-                                    "vigil_host_gate": result["three_pods"]["vigil_host_gate"]}
-        else:
-            result["three_pods"] = {"per_worker": None, "socket_lock": None, "vigil": None,
-                                    "vigil_host_gate": None}
+        lease_error = None
+        try:
+            control_plane = _start_control_plane(workdir, teardown)
+        except BenchError as exc:
+            lease_error = str(exc)
+            progress(f"no control plane, three_pods vigil will be null: {lease_error}")
+        if lease_error is None:
+            rundir = workdir / "three_pods-vigil-lease"
+            rundir.mkdir()
+            database = rundir / "vigil.db"
+            shutil.copyfile(template, database)
+            progress(f"three_pods / vigil (Lease): starting {args.pods} x gunicorn with {args.workers} workers")
+            measured = _measure_vigil(args, rundir, pods=args.pods, database=database,
+                                      control_plane=control_plane)
+            details["three_pods"]["vigil"] = measured
+            progress(f"three_pods / vigil (Lease): {measured['per_tick']} executions per tick")
+        three = result["three_pods"]
+        result["three_pods"] = {
+            "per_worker": None if netns_error else three["per_worker"],
+            "socket_lock": None if netns_error else three["socket_lock"],
+            "vigil": None if lease_error else details["three_pods"]["vigil"]["per_tick"],
+            "vigil_host_gate": None if netns_error else three["vigil_host_gate"]}
+        if netns_error:
             result["three_pods_error"] = netns_error
-    result["three_pods_vigil_note"] = "needs the Lease backend (issue 5)"
+    result["three_pods_vigil_note"] = (
+        f"no control plane: {lease_error}" if lease_error else
+        "Lease backend on a real kube-apiserver; these pods share the root namespace's loopback "
+        "(the Lease does not use it) with their own lock directories and POD_NAME")
     result["details"] = details
     result["settings"] = {"ticks": args.ticks, "warmup_s": args.warmup, "workers": args.workers,
                           "pods": args.pods, "threads": 1, "timer_interval_s": 1,
@@ -360,14 +380,41 @@ def _count(executions: list[tuple[float, Any]], window: tuple[int, int], ticks: 
 
 # --- Vigil ---------------------------------------------------------------------------------
 
-def _measure_vigil(args: argparse.Namespace, rundir: Path, *, pods: int, database: Path) -> dict[str, Any]:
+def _start_control_plane(workdir: Path, teardown: Teardown) -> Any:
+    """A real etcd + kube-apiserver with the Lease the chart ships, or BenchError."""
+    from tests.k8s.controlplane import ControlPlane, missing_binaries
+
+    assets = os.environ.get("KUBEBUILDER_ASSETS") or subprocess.run(
+        ["bash", str(_root() / "hack" / "k8s-assets.sh"), "--check"], capture_output=True,
+        text=True).stdout.strip()
+    if not assets or missing_binaries(assets):
+        raise BenchError("Kubernetes binaries not built (bash hack/k8s-assets.sh)")
+    progress("starting etcd and kube-apiserver")
+    control_plane = ControlPlane(assets).start()
+    teardown.stop_later("control plane", control_plane.stop)
+    import kubernetes.client as k8s
+
+    with control_plane.admin_client() as admin:
+        k8s.CoordinationV1Api(admin).create_namespaced_lease(
+            "default", k8s.V1Lease(metadata=k8s.V1ObjectMeta(name="vigil-timers")))
+    return control_plane
+
+
+def _measure_vigil(args: argparse.Namespace, rundir: Path, *, pods: int, database: Path,
+                   control_plane: Any = None) -> dict[str, Any]:
     from tests.support.servers import Gunicorn
 
     job_log = rundir / "ticks.log"
+    lease = control_plane is not None
     base_env = {"DATABASE_URL": f"sqlite:///{database}", "VIGIL_ENV": "testing",
-                "VIGIL_EXTRA_JOBS": "tests.support.jobs", "VIGIL_TIMER_BACKEND": "host",
+                "VIGIL_EXTRA_JOBS": "tests.support.jobs",
+                "VIGIL_TIMER_BACKEND": "kubernetes" if lease else "host",
                 "VIGIL_TEST_JOB_LOG": str(job_log), "GUNICORN_ACCESS_LOG": "0",
                 "VIGIL_EXPOSE_WORKER": "1"}
+    if lease:
+        base_env.update(KUBECONFIG=str(control_plane.kubeconfig), VIGIL_LEASE_NAMESPACE="default",
+                        VIGIL_LEASE_DURATION="3", VIGIL_LEASE_RENEW_DEADLINE="2",
+                        VIGIL_LEASE_RETRY_PERIOD="0.5")
     with Teardown() as teardown:
         started: list[Any] = []
         for index in range(pods):
@@ -391,7 +438,7 @@ def _measure_vigil(args: argparse.Namespace, rundir: Path, *, pods: int, databas
             argv = [sys.executable, "-m", "gunicorn", "-c", str(_root() / "gunicorn.conf.py"),
                     "--workers", str(server.workers), "--threads", str(server.threads),
                     "--bind", f"127.0.0.1:{server.port}", "app.wsgi:app"]
-            pod = _Pod(podname, argv, env=server.env, workdir=podir, port=server.port, netns=True)
+            pod = _Pod(podname, argv, env=server.env, workdir=podir, port=server.port, netns=not lease)
             teardown.stop_later(podname, pod.stop)
             started.append(pod.start())
 
@@ -400,8 +447,12 @@ def _measure_vigil(args: argparse.Namespace, rundir: Path, *, pods: int, databas
               lambda: all(_worker_boots(p) >= expected for p in started), started)
         _wait("every gunicorn to answer /healthz",
               lambda: all(p.answers() if isinstance(p, _Pod) else True for p in started), started)
-        _wait("every gunicorn's timers to start (leader gate taken)",
-              lambda: all("timers started" in _log(p) for p in started), started)
+        if lease:  # one process in the cluster leads; the others keep following
+            _wait("one gunicorn's timers to start (Lease taken)",
+                  lambda: any("timers started" in _log(p) for p in started), started)
+        else:
+            _wait("every gunicorn's timers to start (leader gate taken)",
+                  lambda: all("timers started" in _log(p) for p in started), started)
         window = _observe(args)
 
         bodies = []
@@ -489,7 +540,7 @@ def table(result: dict[str, Any]) -> str:
     labels = {"per_worker": "per_worker (APScheduler in every worker)",
               "socket_lock": "socket_lock (bind 127.0.0.1:port)",
               "vigil": "vigil (leader gate)"}
-    expected = {"per_worker": ("4", "12"), "socket_lock": ("1", "3"), "vigil": ("1", "1 (with Lease)")}
+    expected = {"per_worker": ("4", "12"), "socket_lock": ("1", "3"), "vigil": ("1", "1 (Lease)")}
     for strategy in STRATEGIES:
         one = result["one_host"].get(strategy)
         three = result["three_pods"].get(strategy)
@@ -507,7 +558,7 @@ def table(result: dict[str, Any]) -> str:
     lines.append("cells: executions per tick (min-max in one tick); for vigil: processes that ran the tick")
     if result.get("three_pods_error"):
         lines.append(f"three_pods not measured: {result['three_pods_error']}")
-    for layout, key in (("one_host", "vigil"), ("three_pods", "vigil_host_gate")):
+    for layout, key in (("one_host", "vigil"), ("three_pods", "vigil"), ("three_pods", "vigil_host_gate")):
         d = details.get(layout, {}).get(key)
         if not d:
             continue

@@ -1,0 +1,72 @@
+"""Three stand-in pods (three gunicorns with 4 workers each, distinct POD_NAME and
+lock directories) on the Lease backend: the 1-second timer runs once per tick
+across all of them, and SIGTERM to the leading pod hands over without a double
+tick. The pods share loopback here; the Lease does not rely on it (the socket
+lock, which would, is what bench/duplicates runs in network namespaces)."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+
+import kubernetes.client as k8s
+import pytest
+
+from tests.support.servers import Gunicorn, migrate
+
+pytestmark = [pytest.mark.k8s, pytest.mark.slow]
+
+
+def _executions(path):
+    if not path.exists():
+        return []
+    return [line.split() for line in path.read_text().splitlines() if line.startswith("test-tick ")]
+
+
+def _wait_for(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_three_pods_run_each_tick_once(control_plane, kube_client, namespace, tmp_path):
+    k8s.CoordinationV1Api(kube_client).create_namespaced_lease(
+        namespace, k8s.V1Lease(metadata=k8s.V1ObjectMeta(name="vigil-timers")))
+    database = f"sqlite:///{tmp_path / 'shared.db'}"
+    migrate(database)
+    log = tmp_path / "ticks.log"
+    pods = []
+    try:
+        for index in range(3):
+            workdir = tmp_path / f"pod{index}"
+            workdir.mkdir()
+            pods.append(Gunicorn(workers=4, workdir=workdir, env={
+                "DATABASE_URL": database, "VIGIL_ENV": "testing", "POD_NAME": f"pod-{index}",
+                "VIGIL_EXTRA_JOBS": "tests.support.jobs", "VIGIL_TEST_JOB_LOG": str(log),
+                "VIGIL_TIMER_BACKEND": "kubernetes", "KUBECONFIG": str(control_plane.kubeconfig),
+                "VIGIL_LEASE_NAMESPACE": namespace, "VIGIL_LOCK_DIR": str(workdir / "locks"),
+                "VIGIL_LEASE_DURATION": "3", "VIGIL_LEASE_RENEW_DEADLINE": "2",
+                "VIGIL_LEASE_RETRY_PERIOD": "0.5", "GUNICORN_ACCESS_LOG": "0"}).start())
+        assert _wait_for(lambda: len(_executions(log)) >= 15, timeout=60), "the timer did not tick"
+        before = _executions(log)
+        leaders = {pid for _, _, pid, _ in before}
+        assert len(leaders) == 1, f"several processes ran the timer: {leaders}"
+        (leader_pid,) = leaders
+        leading_pod = next(p for p in pods if str(leader_pid) in
+                           os.popen(f"pgrep -g {p.process.pid}").read().split())
+        leading_pod.stop()  # SIGTERM: gunicorn's graceful stop; worker_exit releases the Lease
+        assert _wait_for(lambda: {pid for _, _, pid, _ in _executions(log)[len(before):]} - {leader_pid},
+                         timeout=10), "no other pod took over"
+        _wait_for(lambda: len(_executions(log)) >= len(before) + 8, timeout=20)
+        after = _executions(log)
+        per_slot = Counter(slot for _, slot, _, _ in after)
+        assert max(per_slot.values()) == 1, [s for s, n in per_slot.items() if n > 1]
+        epochs = [int(epoch) for *_, pid, epoch in after if pid != leader_pid]
+        assert min(epochs) > max(int(epoch) for *_, epoch in before)
+    finally:
+        for pod in pods:
+            pod.stop()
