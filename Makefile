@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test test-unit test-integration test-browser test-k8s test-chart manifests bench k8s-assets clean
+.PHONY: run test test-unit test-integration test-browser test-k8s test-chart test-image image manifests bench k8s-assets clean
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,26 @@ test-chart: venv
 ## manifests: regenerate cronjobs/, the chart's generated jobs values, k8s/base and k8s/components
 manifests: venv
 	PYTHON=$(BIN)/python bash hack/render-manifests.sh
+
+IMAGE ?= vigil:dev
+BASE_IMAGE ?=
+
+## image: build the image with BuildKit: private dockerd (hack/docker-engine.sh), a debootstrap
+##        base unless BASE_IMAGE is set (e.g. python:3.12-slim), the machine's pip CA as secret pip_ca
+image:
+	@eval "$$(bash hack/docker-engine.sh)" && \
+	base="$(BASE_IMAGE)" && { [ -n "$$base" ] || base="$$(bash hack/base-image.sh | tail -n1)"; } && \
+	pipconf="$$(python3 -m pip config list 2>/dev/null || true)" && \
+	ca="$$(printf '%s\n' "$$pipconf" | sed -n "s/^[^=]*\.cert='\(.*\)'$$/\1/p" | head -n1)" && \
+	index="$$(printf '%s\n' "$$pipconf" | sed -n "s/^[^=]*\.index-url='\(.*\)'$$/\1/p" | head -n1)" && \
+	$$DOCKER build --network=host --build-arg BASE_IMAGE="$$base" \
+	  $${ca:+--secret id=pip_ca,src=$$ca} $${index:+--build-arg PIP_INDEX_URL=$$index} \
+	  --build-arg VERSION="$$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)" \
+	  --build-arg REVISION="$$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
+	  -t $(IMAGE) .
+
+test-image: venv
+	$(BIN)/python -m pytest tests/image $(PYTEST_ARGS)
 
 ## k8s-assets: build (or reuse) etcd, kube-apiserver, kube-controller-manager, kubectl, helm
 k8s-assets:

@@ -14,36 +14,15 @@ scattered-cache bug on purpose, for the benchmark; ``none`` disables caching.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from typing import Any
 
 from flask import Flask
 from flask_caching.backends.rediscache import RedisCache
 from redis.exceptions import RedisError
 
+from app.throttled_log import ThrottledLog
+
 log = logging.getLogger(__name__)
-
-
-class ThrottledLog:
-    """Logs a message at most once per `interval` seconds (monotonic clock)."""
-
-    def __init__(self, logger: logging.Logger, interval: float = 60.0) -> None:
-        self._logger = logger
-        self._interval = interval
-        self._last = -float("inf")
-        self._suppressed = 0
-        self._lock = threading.Lock()
-
-    def warning(self, message: str, *args: Any) -> None:
-        with self._lock:
-            now = time.monotonic()
-            if now - self._last < self._interval:
-                self._suppressed += 1
-                return
-            suppressed, self._suppressed, self._last = self._suppressed, 0, now
-        suffix = f" ({suppressed} similar suppressed)" if suppressed else ""
-        self._logger.warning(message + suffix, *args)
 
 
 _redis_down = ThrottledLog(log)

@@ -30,10 +30,14 @@ def seed_monitor() -> Monitor | None:
 
 
 def ensure_admin() -> tuple[User, str | None]:
-    """Create the admin account if missing; return it and the password if one was generated."""
+    """Create the admin account if missing; return it and the password if one was generated.
+
+    ``user.created`` tells whether this call made the account.
+    """
     username = current_app.config["VIGIL_ADMIN_USER"]
     user = db.session.scalar(sa.select(User).where(User.username == username))
     if user is not None:
+        user.created = False
         return user, None
     password = current_app.config["VIGIL_ADMIN_PASSWORD"]
     generated = None
@@ -43,6 +47,7 @@ def ensure_admin() -> tuple[User, str | None]:
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
+    user.created = True
     return user, generated
 
 
@@ -62,5 +67,7 @@ def create_admin_command() -> None:
     if generated:
         click.echo(f"created admin account {user.username!r} with password: {generated}")
         click.echo("(shown once; set VIGIL_ADMIN_PASSWORD to choose it)")
+    elif user.created:
+        click.echo(f"created admin account {user.username!r} with the password in VIGIL_ADMIN_PASSWORD")
     else:
-        click.echo(f"admin account {user.username!r} ready")
+        click.echo(f"admin account {user.username!r} exists; left unchanged")

@@ -37,10 +37,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
+from app.throttled_log import ThrottledLog
 from app.kube.lease import (LeaseClient, LeaseConflict, LeaseError, LeaseForbidden, LeaseMissing,
                             LeaseRecord)
 
 log = logging.getLogger(__name__)
+_missing = ThrottledLog(log, interval=60.0)
 JITTER = 1.2
 
 
@@ -234,6 +236,11 @@ class LeaseElector:
             won = self.leases.create(LeaseRecord(
                 holder=self.identity, lease_duration_s=int(self.timing.lease_duration_s),
                 transitions=0, acquire_time=now, renew_time=now), timeout_s=self.timing.retry_period_s)
+        except LeaseForbidden:
+            _missing.warning("leader election: the Lease %s/%s does not exist and this account may not "
+                             "create it; it ships with the chart (helm upgrade restores it)",
+                             self.leases.namespace, self.leases.name)
+            return
         except LeaseError as exc:
             log.warning("leader election: cannot create the lease: %s", exc)
             return

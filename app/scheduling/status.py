@@ -20,7 +20,7 @@ from typing import Any
 from prometheus_client import Gauge
 from redis.exceptions import RedisError
 
-from app.cache import ThrottledLog
+from app.throttled_log import ThrottledLog
 
 KEY = "vigil:timers:leader"
 HEARTBEAT_S = 5

@@ -16,7 +16,7 @@ import logging
 from flask import current_app, request
 from redis.exceptions import RedisError
 
-from app.cache import ThrottledLog
+from app.throttled_log import ThrottledLog
 from app.extensions import redis_coord
 
 _down = ThrottledLog(logging.getLogger(__name__))
