@@ -128,3 +128,6 @@ class StackedGate:
 
     def stop(self) -> None:
         self.local.stop()
+
+    def describe(self) -> dict[str, object]:
+        return getattr(self.cluster, "describe", dict)()

@@ -151,6 +151,12 @@ class LeaseElector:
                                  leader_since=current.start_wall if current else None,
                                  last_renew=self._last_renew, history=list(self.history))
 
+    def describe(self) -> dict[str, object]:
+        """What the Cluster page shows beside the heartbeat."""
+        state = self.state()
+        return {"lease": f"{self.leases.namespace}/{self.leases.name}", "transitions": state.transitions,
+                "last_renew": state.last_renew.isoformat() if state.last_renew else None}
+
     # -- the loop --------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stopping.is_set():

@@ -65,7 +65,8 @@ class TimerService:
     def _heartbeat(self, epoch: int, since: datetime) -> None:
         if self.gate.is_leader():
             with self.app.app_context():
-                status.publish(backend=self.app.config["VIGIL_TIMER_BACKEND"], epoch=epoch, since=since)
+                status.publish(backend=self.app.config["VIGIL_TIMER_BACKEND"], epoch=epoch, since=since,
+                               extra=getattr(self.gate, "describe", dict)())
 
     def _revoked(self) -> None:
         with self._lock:
