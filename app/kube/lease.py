@@ -121,6 +121,7 @@ class LeaseClient:
                     self._api.list_namespaced_lease, self.namespace,
                     field_selector=f"metadata.name={self.name}", resource_version=resource_version,
                     timeout_seconds=max(1, int(timeout_s)), _request_timeout=timeout_s + 2):
+                # The server rounds the window down to whole seconds; callers sleep the rest.
                 if event["type"] in ("ADDED", "MODIFIED"):
                     yield self._record(event["object"])
         except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:

@@ -23,9 +23,11 @@ Guarantees:
   holder) so a follower, which watches the Lease, takes over at once.
 - Errors never escape the elector thread; they are logged and retried with
   jitter. Request timeouts never reach past the leader's deadline.
-Requests: the leader sends one PUT per retry period (no GET); a follower holds
-one watch per lease duration and writes only when the Lease is free or expired.
-If watching is forbidden, followers poll with GET every retry period.
+Requests: the leader sends one PUT per retry period (no GET); a follower keeps
+one watch open until the observed record could expire, then reads the Lease
+once, and writes only when it is free or expired. If watching is forbidden,
+followers poll with GET every retry period. After a failed attempt, every
+retry waits a jittered retry period: an apiserver outage is never a busy loop.
 """
 from __future__ import annotations
 
@@ -54,6 +56,10 @@ class ElectionTiming:
     retry_period_s: float = 2.0
 
     def __post_init__(self) -> None:
+        # The Lease stores whole seconds, and followers trust the stored value: a
+        # fraction would be cut off there and could let a follower in early.
+        if self.lease_duration_s < 1 or not float(self.lease_duration_s).is_integer():
+            raise ValueError("lease duration must be a whole number of seconds (at least 1)")
         if not self.lease_duration_s > self.renew_deadline_s:
             raise ValueError("lease duration must be longer than the renew deadline")
         if not self.renew_deadline_s > JITTER * self.retry_period_s:
@@ -187,7 +193,7 @@ class LeaseElector:
         except LeaseError as exc:
             log.warning("leader election: renew failed (%.1fs of leadership left): %s",
                         self._deadline - self._monotonic(), exc)
-            self._stopping.wait(min(0.5, max(0.0, self._deadline - self._monotonic())))
+            self._stopping.wait(min(self._jittered(), max(0.0, self._deadline - self._monotonic())))
             return
         with self._lock:
             self._record = record
@@ -201,6 +207,7 @@ class LeaseElector:
             current = self.leases.get(timeout_s=self.timing.retry_period_s)
         except LeaseError as exc:
             log.warning("leader election: re-read after conflict failed: %s", exc)
+            self._stopping.wait(min(self._jittered(), max(0.0, self._deadline - self._monotonic())))
             return
         with self._lock:
             self._observe(current)
@@ -304,13 +311,17 @@ class LeaseElector:
         expires_in = seen.seen_at + (seen.record.lease_duration_s or self.timing.lease_duration_s) \
             - self._monotonic()
         if expires_in <= 0:
+            # Expired, and the attempt that just ran did not win (an error or a faster
+            # contender): retry after a period, never in a tight loop.
+            self._stopping.wait(self._jittered())
             return
-        if not self._use_watch:
-            self._stopping.wait(min(self._jittered(), expires_in))
+        if not self._use_watch or expires_in < 1.0:
+            # A watch's server-side timeout is whole seconds: near expiry, just sleep to it.
+            self._stopping.wait(expires_in if self._use_watch else min(self._jittered(), expires_in))
             return
         try:
             for record in self.leases.watch_changes(resource_version=seen.resource_version,
-                                                    timeout_s=max(1.0, expires_in)):
+                                                    timeout_s=expires_in):
                 with self._lock:
                     self._observe(record)
                 if not record.holder or record.holder == self.identity or self._stopping.is_set():
