@@ -55,11 +55,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bench.common import BenchError, Teardown, format_table, progress, ratio
+from bench.common import (BenchError, Teardown, format_table, machine_busy_seconds, progress, ratio,
+                          tree_cpu_seconds)
 
 HOST = "127.0.0.1"  # every probe goes to loopback
 TARGET_MONITORS, TARGET_SECONDS = 1000, 60.0
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -399,13 +399,10 @@ def _cpu(trees: dict[str, int]) -> dict[str, float]:
     """CPU seconds so far: this process (the job), each process tree, and the whole machine."""
     snapshot = {"job": time.process_time()}
     for label, root in trees.items():
-        snapshot[label] = sum(_process_cpu(pid) for pid in _tree(root))
-    try:
-        with open("/proc/stat") as handle:
-            fields = [int(v) for v in handle.readline().split()[1:]]
-        snapshot["machine_busy"] = (sum(fields[:8]) - fields[3] - fields[4]) / _TICK
-    except (OSError, ValueError, IndexError):
-        pass
+        snapshot[label] = tree_cpu_seconds(root)
+    busy = machine_busy_seconds()
+    if busy is not None:
+        snapshot["machine_busy"] = busy
     return snapshot
 
 
@@ -416,30 +413,6 @@ def _cpu_pct(before: dict[str, float], after: dict[str, float], wall: float) -> 
     if busy is not None:
         pct["other"] = max(0.0, busy - sum(pct.values()))
     return {key: round(value, 1) for key, value in pct.items()}
-
-
-def _tree(root: int) -> list[int]:
-    pids, pending = [], [root]
-    while pending:
-        pid = pending.pop()
-        pids.append(pid)
-        try:
-            for task in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{task}/children") as handle:
-                    pending.extend(int(child) for child in handle.read().split())
-        except OSError:
-            continue
-    return pids
-
-
-def _process_cpu(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            stat = handle.read()
-    except OSError:
-        return 0.0
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def _round(value: float | None, digits: int) -> float | None:

@@ -121,3 +121,48 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+# --- CPU accounting (Linux /proc) -----------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy (not idle or iowait) since boot."""
+    try:
+        with open("/proc/stat") as handle:
+            fields = [int(v) for v in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields[:8]) - fields[3] - fields[4]) / _TICK
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds used by `root` and all its living descendants."""
+    return sum(_process_cpu(pid) for pid in _tree(root))
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and all its descendants (Linux: /proc/PID/task/TID/children)."""
+    pids, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        pids.append(pid)
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as handle:
+                    pending.extend(int(child) for child in handle.read().split())
+        except OSError:
+            continue  # exited meanwhile
+    return pids
+
+
+def _process_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            stat = handle.read()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2:].split()  # the command name may contain spaces
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime

@@ -85,8 +85,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import (BenchError, Teardown, format_table, percentile, progress, ratio,
-                          remove_tree)
+from bench.common import (BenchError, Teardown, format_table, machine_busy_seconds, percentile,
+                          progress, ratio, remove_tree, tree_cpu_seconds)
 
 VARIANTS = (("redis_cache", "redis"), ("no_cache", "none"), ("process_cache", "process"))
 ADMIN_PASSWORD = "bench-admin-password-1"
@@ -468,47 +468,15 @@ def _ms(seconds: float | None) -> float | None:
 
 # --- CPU accounting (Linux /proc; absent elsewhere) ---------------------------------------
 
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
 def _cpu_snapshot(trees: dict[str, int]) -> dict[str, float] | None:
     """CPU seconds used so far: this process, each process tree in `trees`, the whole machine."""
-    try:
-        snapshot = {"loadgen": time.process_time()}
-        with open("/proc/stat") as handle:
-            fields = [int(v) for v in handle.readline().split()[1:]]
-        idle = fields[3] + fields[4]  # idle + iowait
-        snapshot["machine_busy"] = (sum(fields[:8]) - idle) / _TICK
-        for label, root in trees.items():
-            snapshot[label] = sum(_process_cpu(pid) for pid in _tree(root))
-        return snapshot
-    except (OSError, ValueError, IndexError):
+    busy = machine_busy_seconds()
+    if busy is None:
         return None
-
-
-def _tree(root: int) -> list[int]:
-    """`root` and all its descendants (Linux: /proc/PID/task/TID/children)."""
-    pids, pending = [], [root]
-    while pending:
-        pid = pending.pop()
-        pids.append(pid)
-        try:
-            for task in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{task}/children") as handle:
-                    pending.extend(int(child) for child in handle.read().split())
-        except OSError:
-            continue  # exited meanwhile
-    return pids
-
-
-def _process_cpu(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            stat = handle.read()
-    except OSError:
-        return 0.0
-    fields = stat[stat.rindex(")") + 2:].split()  # the command name may contain spaces
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+    snapshot = {"loadgen": time.process_time(), "machine_busy": busy}
+    for label, root in trees.items():
+        snapshot[label] = tree_cpu_seconds(root)
+    return snapshot
 
 
 def _cpu_shares(used: list[dict[str, float]], duration: float) -> dict[str, float]:

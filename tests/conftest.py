@@ -15,6 +15,9 @@ import pytest
 
 from tests.support.servers import ROOT
 
+# Real MariaDB and Redis fixtures for every directory (one server each per session).
+pytest_plugins = ["tests.support.fixtures"]
+
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
 from app.scheduling.gate import HostLocalGate, LeaderGate, StackedGate
 from app.scheduling.timers import TimerService
+
+if TYPE_CHECKING:  # the kubernetes client is imported only when the Lease backend is used
+    from app.scheduling.lease_gate import LeaseElector
 
 log = logging.getLogger(__name__)
 _service: TimerService | None = None

@@ -37,8 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import (ROOT, MariaDBServer, RedisServer, binaries_missing,
-                                   create_database, migrate)
+from tests.support.servers import ROOT, binaries_missing, create_database
 from tests.support.services import service_missing
 
 IMAGE_TAG = os.environ.get("VIGIL_TEST_IMAGE", "vigil:test")
@@ -209,44 +208,10 @@ def image(docker: Docker, base_image: str) -> BuiltImage:
 
 # ---- MariaDB and Redis on 127.0.0.1, reached from containers through --network=host ----
 
-@pytest.fixture(scope="session")
-def mariadb_url(tmp_path_factory) -> str:
-    """A server URL (no database) of a running MariaDB on loopback."""
-    if os.environ.get("TEST_DATABASE_URL"):
-        yield os.environ["TEST_DATABASE_URL"]
-        return
-    missing = binaries_missing("mysqld_safe", "mysqladmin", "mysql_install_db")
-    if missing:
-        service_missing(f"MariaDB binaries missing ({', '.join(missing)}): apt-get install mariadb-server")
-    server = MariaDBServer(tmp_path_factory.mktemp("mariadb")).start()
-    yield server.server_url()
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def redis_base_url(tmp_path_factory) -> str:
-    if os.environ.get("TEST_REDIS_URL"):
-        yield "/".join(os.environ["TEST_REDIS_URL"].split("/")[:3])
-        return
-    if binaries_missing("redis-server"):
-        service_missing("redis-server missing: apt-get install redis-server")
-    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
-    yield f"redis://127.0.0.1:{server.port}"
-    server.stop()
-
-
 @pytest.fixture
 def fresh_database(mariadb_url) -> str:
     """A new, empty database (no schema)."""
     return create_database(mariadb_url)
-
-
-@pytest.fixture
-def migrated_database(mariadb_url) -> str:
-    """A new database brought to the code's schema from the host, as the migration Job would."""
-    url = create_database(mariadb_url)
-    migrate(url)
-    return url
 
 
 @pytest.fixture
@@ -310,10 +275,3 @@ def containers(docker: Docker, request):
         for name in made.names:
             print(f"--- docker logs {name}\n{made.logs(name)[-4000:]}")
     made.remove_all()
-
-
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    setattr(item, f"rep_{report.when}", report)

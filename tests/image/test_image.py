@@ -141,9 +141,9 @@ def test_migrations_run_from_the_image(containers, image, fresh_database, produc
     assert "(head)" in current.stdout
 
 
-def test_web_serves_on_a_read_only_root(containers, image, migrated_database, production_env):
+def test_web_serves_on_a_read_only_root(containers, image, database_url, production_env):
     port = port_for.select_random()
-    env = {**production_env, "DATABASE_URL": migrated_database,
+    env = {**production_env, "DATABASE_URL": database_url,
            "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2",
            "VIGIL_TIMER_BACKEND": "host", "VIGIL_CRON_IN_PROCESS": "false"}
     name = containers.start(image.name, env=env)  # the image's CMD: gunicorn
@@ -172,9 +172,9 @@ def test_web_serves_on_a_read_only_root(containers, image, migrated_database, pr
     assert exit_code == "0", containers.logs(name)[-3000:]
 
 
-def test_job_runs_and_a_second_run_of_its_slot_is_skipped(containers, image, migrated_database,
+def test_job_runs_and_a_second_run_of_its_slot_is_skipped(containers, image, database_url,
                                                           production_env):
-    env = {**production_env, "DATABASE_URL": migrated_database}
+    env = {**production_env, "DATABASE_URL": database_url}
     command = ["python", "-m", "app.jobs", "run", "prune-history", "--slot", "2026-01-01T03:00:00Z"]
     first = containers.run(image.name, *command, env=env)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.integration.conftest import start_redis
+from tests.support.fixtures import start_redis
 from tests.support.http import create_admin, logged_in_session
 
 PASSWORD = "integration-password-2"

@@ -6,7 +6,6 @@ suite is quick; the algorithm does not depend on the scale.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

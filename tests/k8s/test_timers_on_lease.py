@@ -6,7 +6,6 @@ lock, which would, is what bench/duplicates runs in network namespaces)."""
 from __future__ import annotations
 
 import os
-import signal
 import time
 from collections import Counter
 
