@@ -48,6 +48,9 @@ def post_worker_init(worker):
 
 
 def worker_exit(server, worker):
+    # Runs inside graceful_timeout: stopping the timers (bounded, 10 s) and releasing
+    # the Lease take from the time requests get to finish. The chart's grace period
+    # adds a release margin on top of graceful_timeout for this.
     from app.scheduling.service import stop_for_worker
 
     stop_for_worker()
