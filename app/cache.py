@@ -13,6 +13,7 @@ scattered-cache bug on purpose, for the benchmark; ``none`` disables caching.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -29,14 +30,15 @@ _redis_down = ThrottledLog(log)
 
 
 def _degrade(default: Any):
+    """Wrap a cache method so a Redis failure returns `default` (a callable gets the args)."""
     def wrap(method):
+        @functools.wraps(method)
         def guarded(self, *args, **kwargs):
             try:
                 return method(self, *args, **kwargs)
             except (RedisError, OSError) as exc:
                 _redis_down.warning("cache unavailable, serving uncached: %s", exc)
-                return default
-        guarded.__name__ = method.__name__
+                return default(*args) if callable(default) else default
         return guarded
     return wrap
 
@@ -53,7 +55,7 @@ class SharedRedisCache(RedisCache):
                    default_timeout=config["CACHE_DEFAULT_TIMEOUT"])
 
     get = _degrade(None)(RedisCache.get)
-    get_many = _degrade([])(RedisCache.get_many)
+    get_many = _degrade(lambda *keys: [None] * len(keys))(RedisCache.get_many)  # a miss per key
     set = _degrade(False)(RedisCache.set)
     add = _degrade(False)(RedisCache.add)
     set_many = _degrade([])(RedisCache.set_many)
