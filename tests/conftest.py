@@ -39,20 +39,38 @@ def make_app(tmp_path: Path, **overrides):
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
-    monkeypatch.setenv("VIGIL_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = make_app(tmp_path)
-    with app.app_context():
-        from app.commands import ensure_admin
+def app_factory(tmp_path, monkeypatch):
+    """Build migrated apps with config overrides and the admin account.
 
-        ensure_admin()
-    yield app
-    with app.app_context():
-        from app.extensions import db, redis_cache, redis_coord
+    Afterwards the engines are disposed and the in-process Redis stand-ins flushed:
+    they are shared by the whole test process, and leftover failed logins would
+    lock the admin out of later tests.
+    """
+    made = []
 
-        db.engine.dispose()
-        redis_cache.flushall()
-        redis_coord.flushall()
+    def build(**overrides):
+        monkeypatch.setenv("VIGIL_INSTANCE_PATH", str(tmp_path / "instance"))
+        app = make_app(tmp_path, **overrides)
+        with app.app_context():
+            from app.commands import ensure_admin
+
+            ensure_admin()
+        made.append(app)
+        return app
+
+    yield build
+    for app in made:
+        with app.app_context():
+            from app.extensions import db, redis_cache, redis_coord
+
+            db.engine.dispose()
+            redis_cache.flushall()
+            redis_coord.flushall()
+
+
+@pytest.fixture
+def app(app_factory):
+    return app_factory()
 
 
 @pytest.fixture

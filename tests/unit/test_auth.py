@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import VALID_MONITOR, csrf_from, login, make_app, post_form
+from tests.conftest import VALID_MONITOR, csrf_from, login, post_form
 
 PASSWORD = "correct horse battery staple"
 WRONG = "The user name or password is wrong."
@@ -163,20 +163,8 @@ def test_lockout_from_one_address_does_not_lock_another_address(app):
 # -- private reads -------------------------------------------------------------------------
 
 @pytest.fixture
-def private_app(tmp_path, monkeypatch):
-    monkeypatch.setenv("VIGIL_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = make_app(tmp_path, VIGIL_PUBLIC_READS=False)
-    with app.app_context():
-        from app.commands import ensure_admin
-
-        ensure_admin()
-    yield app
-    with app.app_context():
-        from app.extensions import db, redis_cache, redis_coord
-
-        db.engine.dispose()
-        redis_cache.flushall()
-        redis_coord.flushall()
+def private_app(app_factory):
+    return app_factory(VIGIL_PUBLIC_READS=False)
 
 
 @pytest.mark.parametrize("path", ["/", "/monitors/1", "/monitors/new"])
