@@ -21,14 +21,24 @@
 #   interrupted run never leaves a half-made rootfs. `--rebuild` forces both steps.
 # - Measured here: debootstrap about 45 s, a 300 MB rootfs; the import a few seconds.
 # - Knobs: VIGIL_BASE_IMAGE (name, default vigil-base:bookworm), VIGIL_DEBIAN_SUITE
-#   (bookworm), VIGIL_DEBIAN_MIRROR (http://deb.debian.org/debian), DOCKER (client,
+#   (bookworm), VIGIL_DEBIAN_MIRROR (default: the Debian mirror this machine's apt uses), DOCKER (client,
 #   default /usr/bin/docker), DOCKER_HOST (from hack/docker-engine.sh).
 # Needs root (debootstrap chroots and creates device nodes) and `apt-get install debootstrap`.
 set -euo pipefail
 
 SUITE="${VIGIL_DEBIAN_SUITE:-bookworm}"
 IMAGE="${VIGIL_BASE_IMAGE:-vigil-base:$SUITE}"
-MIRROR="${VIGIL_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The mirror this machine's apt already uses (deb822 sources, else sources.list).
+apt_mirror() {  # either file may be missing: never fail the script over it
+  { cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p'
+    cat /etc/apt/sources.list 2>/dev/null | sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\).*/\2/p'
+  } | grep -v -e security -e '^$' | head -n1 || true
+}
+MIRROR="${VIGIL_DEBIAN_MIRROR:-$(apt_mirror)}"
+if [ -z "$MIRROR" ]; then
+  echo "base-image: no Debian mirror found in apt's sources; set VIGIL_DEBIAN_MIRROR" >&2
+  exit 1
+fi
 PACKAGES="python3,python3-venv,python3-pip,ca-certificates"
 CACHE_DIR="${VIGIL_CACHE_DIR:-$HOME/.cache/vigil}/base-image"
 ROOTFS="$CACHE_DIR/$SUITE-rootfs"
