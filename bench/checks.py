@@ -251,21 +251,13 @@ def _monitor_rows(count: int, args: argparse.Namespace, *, port: int,
 # --- database ----------------------------------------------------------------------------
 
 def _start_mariadb(teardown: Teardown, workdir: Path):
-    from tests.support.servers import MariaDBServer
+    from tests.support.servers import MariaDBServer, stop_or_kill
 
     progress("starting MariaDB")
     (workdir / "mariadb").mkdir()
     server = MariaDBServer(workdir / "mariadb")
 
-    def stop() -> None:
-        try:
-            server.stop()
-        except Exception:
-            if server.executor.running():
-                server.executor.kill()
-            raise
-
-    teardown.stop_later("MariaDB", stop)
+    teardown.stop_later("MariaDB", lambda: stop_or_kill(server))
     try:
         server.start()
     except Exception as exc:

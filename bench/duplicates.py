@@ -257,14 +257,11 @@ class _Pod:
             return False
 
     def stop(self, timeout: float = 20.0) -> None:
+        from tests.support.servers import stop_process_group
+
         if self.process is None or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_process_group(self.process, timeout)
         try:  # workers that outlived their master still hold the namespace: end them too
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:

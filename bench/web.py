@@ -188,31 +188,21 @@ def _rotated(items: tuple, by: int) -> tuple:
 # --- servers and data ------------------------------------------------------------------
 
 def _start_backing_services(teardown: Teardown, workdir: Path):
-    from tests.support.servers import MariaDBServer, RedisServer, create_database, migrate
+    from tests.support.servers import MariaDBServer, RedisServer, create_database, migrate, stop_or_kill
 
     progress("starting MariaDB and Redis")
     (workdir / "mariadb").mkdir()
     (workdir / "redis").mkdir()
     mariadb = MariaDBServer(workdir / "mariadb")
-    teardown.stop_later("MariaDB", lambda: _stop_executor(mariadb))
+    teardown.stop_later("MariaDB", lambda: stop_or_kill(mariadb))
     redis = RedisServer(workdir / "redis")
-    teardown.stop_later("Redis", lambda: _stop_executor(redis))
+    teardown.stop_later("Redis", lambda: stop_or_kill(redis))
     redis.start()
     mariadb.start()
     database_url = create_database(mariadb.server_url())
     progress("migrating the database")
     migrate(database_url)
     return database_url, mariadb, redis
-
-
-def _stop_executor(server) -> None:
-    """stop(); if that fails (e.g. interrupted half-way through start), kill the process group."""
-    try:
-        server.stop()
-    except Exception:
-        if server.executor.running():
-            server.executor.kill()
-        raise
 
 
 def _seed(database_url: str, *, monitors: int, checks: int) -> int:

@@ -28,6 +28,28 @@ import pymysql
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def stop_process_group(process: subprocess.Popen | None, timeout: float = 20.0) -> None:
+    """SIGTERM the group `process` leads, SIGKILL it after `timeout`; no-op if already gone."""
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def stop_or_kill(server: "RedisServer | MariaDBServer") -> None:
+    """stop(); if that fails (say, interrupted half-way through start), kill it, then re-raise."""
+    try:
+        server.stop()
+    except Exception:
+        if server.executor.running():
+            server.executor.kill()
+        raise
+
+
 def binaries_missing(*names: str) -> list[str]:
     return [name for name in names if shutil.which(name) is None]
 
@@ -160,14 +182,7 @@ class Gunicorn:
         raise RuntimeError(f"gunicorn did not answer in {timeout}s: {self.log_tail()}")
 
     def stop(self, timeout: float = 20.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_process_group(self.process, timeout)
 
     def log_tail(self, lines: int = 40) -> str:
         try:
