@@ -7,40 +7,19 @@ from __future__ import annotations
 
 import base64
 import os
-import time
-from collections.abc import Callable
-from typing import TypeVar
 
 import kubernetes.client as k
 import pytest
 import yaml
 
 from tests.chart.chart import CHART, DEV, EXISTING, PROD, REPO, find_tool, pod_templates, render, render_text
+from tests.k8s.fixtures import api_status
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.k8s
-T = TypeVar("T")
 CONFIGS = {"dev": (DEV, None), "prod": (PROD, None), "existing-secret": (EXISTING, None),
            "prod-plain-migrations": (PROD, {"migrations.asHook": False}),
            "skaffold-dev": (DEV, {"podSecurity.readOnlyRootFilesystem": False})}
-
-
-def eventually(fn: Callable[[], T], timeout: float = 10.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return fn()
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
-def status_of(call: Callable[[], object]) -> int:
-    try:
-        call()
-    except k.ApiException as e:
-        return int(e.status)
-    return 200
 
 
 def apply(control_plane, text: str, namespace: str | None = None) -> str:
@@ -100,6 +79,10 @@ def test_every_pod_template_is_admitted_as_restricted(kube_client, namespace, co
     files, values = CONFIGS[config]
     pods = pod_templates(render(files, values, namespace=namespace))
     assert len(pods) >= 6
+    # The chart creates the ServiceAccounts its pods name; this test admits the pods alone,
+    # so it makes them (ServiceAccount admission is on once a controller manager has run).
+    for account in {t["spec"].get("serviceAccountName") for _, t in pods} - {None, "default"}:
+        core.create_namespaced_service_account(namespace, {"metadata": {"name": account}})
     for i, (where, template) in enumerate(pods):
         metadata = {"name": f"probe-{i}", "labels": template["metadata"].get("labels", {})}
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]}
@@ -131,30 +114,30 @@ def test_role_lets_the_app_do_its_work_and_nothing_else(control_plane, kube_clie
         with pytest.raises(LeaseForbidden):
             LeaseClient(sa, namespace=namespace, name="other").get()
         coordination = k.CoordinationV1Api(sa)
-        assert status_of(lambda: coordination.list_namespaced_lease(namespace)) == 403
-        assert status_of(lambda: coordination.delete_namespaced_lease("vigil-timers", namespace)) == 403
+        assert api_status(lambda: coordination.list_namespaced_lease(namespace)) == 403
+        assert api_status(lambda: coordination.delete_namespaced_lease("vigil-timers", namespace)) == 403
 
         # Its CronJobs: read, suspend; "Run now": create a Job. Nothing of anyone else's.
         batch = k.BatchV1Api(sa)
         cron = batch.read_namespaced_cron_job("vigil-check-monitors", namespace)
         assert batch.patch_namespaced_cron_job("vigil-check-monitors", namespace,
                                                {"spec": {"suspend": True}}).spec.suspend is True
-        assert status_of(lambda: batch.read_namespaced_cron_job("someone-elses", namespace)) == 403
-        assert status_of(lambda: batch.list_namespaced_cron_job(namespace)) == 403
-        assert status_of(lambda: batch.delete_namespaced_cron_job("vigil-check-monitors", namespace)) == 403
+        assert api_status(lambda: batch.read_namespaced_cron_job("someone-elses", namespace)) == 403
+        assert api_status(lambda: batch.list_namespaced_cron_job(namespace)) == 403
+        assert api_status(lambda: batch.delete_namespaced_cron_job("vigil-check-monitors", namespace)) == 403
         job = {"apiVersion": "batch/v1", "kind": "Job",
                "metadata": {"name": "vigil-check-monitors-manual"},
                "spec": batch_admin.api_client.sanitize_for_serialization(cron.spec.job_template.spec)}
         assert batch.create_namespaced_job(namespace, job, dry_run="All").metadata.name == job["metadata"]["name"]
-        assert status_of(lambda: batch.list_namespaced_job(namespace)) == 403
-        assert status_of(lambda: batch.delete_namespaced_job("vigil-check-monitors-manual", namespace)) == 403
+        assert api_status(lambda: batch.list_namespaced_job(namespace)) == 403
+        assert api_status(lambda: batch.delete_namespaced_job("vigil-check-monitors-manual", namespace)) == 403
 
         core = k.CoreV1Api(sa)
         for call in (lambda: core.read_namespaced_secret("vigil", namespace),
                      lambda: core.list_namespaced_secret(namespace),
                      lambda: core.list_namespaced_pod(namespace),
                      lambda: core.read_namespaced_config_map("vigil", namespace)):
-            assert status_of(call) == 403
+            assert api_status(call) == 403
 
 
 def test_leader_election_off_takes_the_lease_away(control_plane, namespace):

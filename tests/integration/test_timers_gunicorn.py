@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import re
 import signal
-import time
 from collections import Counter
 
 import requests
 import sqlalchemy as sa
+
+from tests.support.polling import wait_for
 
 
 def _executions(log_path) -> list[tuple[str, int, int]]:
@@ -25,23 +26,13 @@ def _executions(log_path) -> list[tuple[str, int, int]]:
     return rows
 
 
-def _wait_for(predicate, timeout: float, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
-
-
 def test_timer_runs_once_per_tick_and_survives_sigkill(gunicorn, server_env, tmp_path):
     log_path = tmp_path / "ticks.log"
     env = {**server_env, "VIGIL_EXTRA_JOBS": "tests.support.jobs", "VIGIL_TIMER_BACKEND": "host",
            "VIGIL_LOCK_DIR": str(tmp_path / "locks"), "VIGIL_TEST_JOB_LOG": str(log_path)}
     server = gunicorn(env, workers=4)
 
-    assert _wait_for(lambda: len(_executions(log_path)) >= 22, timeout=40), "the timer did not tick"
+    assert wait_for(lambda: len(_executions(log_path)) >= 22, timeout=40), "the timer did not tick"
     before = _executions(log_path)
     leaders = {pid for _, pid, _ in before}
     assert len(leaders) == 1, f"several workers ran the timer: {leaders}"
@@ -53,9 +44,9 @@ def test_timer_runs_once_per_tick_and_survives_sigkill(gunicorn, server_env, tmp
 
     os.kill(leader, signal.SIGKILL)
     killed_at = len(before)
-    assert _wait_for(lambda: {pid for _, pid, _ in _executions(log_path)[killed_at:]} - {leader},
+    assert wait_for(lambda: {pid for _, pid, _ in _executions(log_path)[killed_at:]} - {leader},
                      timeout=15), "no sibling took over"
-    _wait_for(lambda: len(_executions(log_path)) >= killed_at + 8, timeout=20)
+    wait_for(lambda: len(_executions(log_path)) >= killed_at + 8, timeout=20)
     after = _executions(log_path)
 
     per_slot = Counter(slot for slot, _, _ in after)

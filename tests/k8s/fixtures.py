@@ -32,6 +32,7 @@ import kubernetes.client
 import pytest
 
 from tests.k8s.controlplane import ControlPlane, ControlPlaneError, missing_binaries
+from tests.support.polling import eventually
 from tests.support.services import service_missing
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,10 +92,19 @@ def kube_client(control_plane: ControlPlane) -> Iterator[kubernetes.client.ApiCl
 
 
 @pytest.fixture
-def namespace(kube_client: kubernetes.client.ApiClient, request: pytest.FixtureRequest) -> Iterator[str]:
+def namespace(kube_client: kubernetes.client.ApiClient, control_plane: ControlPlane,
+              request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace, ready for pods whichever tests ran before.
+
+    Once any test has started kube-controller-manager, ServiceAccount admission is on for
+    the rest of the session and refuses pods until the controller has made the
+    namespace's "default" ServiceAccount, a moment after the namespace. So wait for it.
+    """
     name = f"{re.sub(r'[^a-z0-9]+', '-', request.node.name.lower())[:40].strip('-')}-{uuid.uuid4().hex[:6]}"
     core = kubernetes.client.CoreV1Api(kube_client)
     core.create_namespace(kubernetes.client.V1Namespace(metadata=kubernetes.client.V1ObjectMeta(name=name)))
+    if control_plane.controller_manager is not None and control_plane.controller_manager.alive():
+        eventually(lambda: core.read_namespaced_service_account("default", name), timeout=30)
     yield name
     try:
         core.delete_namespace(name)
@@ -110,3 +120,12 @@ def controller_manager(control_plane: ControlPlane) -> ControlPlane:
     except ControlPlaneError as e:
         pytest.fail(f"kube-controller-manager did not start: {e}", pytrace=False)
     return control_plane
+
+
+def api_status(call) -> int:
+    """The HTTP status an API call fails with (200 if it succeeds)."""
+    try:
+        call()
+    except kubernetes.client.ApiException as exc:
+        return int(exc.status)
+    return 200

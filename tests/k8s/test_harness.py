@@ -9,45 +9,22 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import kubernetes.client as k
 import pytest
 import urllib3
 
 from tests.k8s.controlplane import ControlPlane
+from tests.k8s.fixtures import api_status
+from tests.support.polling import eventually
 from tests.support.services import service_missing
 
 pytestmark = pytest.mark.k8s
-T = TypeVar("T")
-
-
-def eventually(fn: Callable[[], T], timeout: float = 10.0, interval: float = 0.2) -> T:
-    """Retry `fn` until it stops raising (RBAC and controllers act asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return fn()
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(interval)
 
 
 def lease(name: str, holder: str = "a") -> k.V1Lease:
     return k.V1Lease(metadata=k.V1ObjectMeta(name=name), spec=k.V1LeaseSpec(holder_identity=holder))
-
-
-def api_status(call: Callable[[], object]) -> int:
-    """The HTTP status an API call fails with (200 if it succeeds)."""
-    try:
-        call()
-    except k.ApiException as e:
-        return int(e.status)
-    return 200
 
 
 def test_stale_resource_version_conflicts(kube_client: k.ApiClient, namespace: str) -> None:

@@ -19,7 +19,7 @@ import yaml
 from tests.support.servers import ROOT
 
 pytestmark = pytest.mark.k8s
-LEASE, RENEW, RETRY = 3.0, 2.0, 0.5
+LEASE, RENEW, RETRY = 3, 2.0, 0.5  # lease: whole seconds, as the Lease stores it
 
 
 class Contenders:

@@ -6,12 +6,12 @@ lock, which would, is what bench/duplicates runs in network namespaces)."""
 from __future__ import annotations
 
 import os
-import time
 from collections import Counter
 
 import kubernetes.client as k8s
 import pytest
 
+from tests.support.polling import wait_for
 from tests.support.servers import Gunicorn, migrate
 
 pytestmark = [pytest.mark.k8s, pytest.mark.slow]
@@ -21,15 +21,6 @@ def _executions(path):
     if not path.exists():
         return []
     return [line.split() for line in path.read_text().splitlines() if line.startswith("test-tick ")]
-
-
-def _wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_three_pods_run_each_tick_once(control_plane, kube_client, namespace, tmp_path):
@@ -50,7 +41,7 @@ def test_three_pods_run_each_tick_once(control_plane, kube_client, namespace, tm
                 "VIGIL_LEASE_NAMESPACE": namespace, "VIGIL_LOCK_DIR": str(workdir / "locks"),
                 "VIGIL_LEASE_DURATION": "3", "VIGIL_LEASE_RENEW_DEADLINE": "2",
                 "VIGIL_LEASE_RETRY_PERIOD": "0.5", "GUNICORN_ACCESS_LOG": "0"}).start())
-        assert _wait_for(lambda: len(_executions(log)) >= 15, timeout=60), "the timer did not tick"
+        assert wait_for(lambda: len(_executions(log)) >= 15, timeout=60), "the timer did not tick"
         before = _executions(log)
         leaders = {pid for _, _, pid, _ in before}
         assert len(leaders) == 1, f"several processes ran the timer: {leaders}"
@@ -58,9 +49,9 @@ def test_three_pods_run_each_tick_once(control_plane, kube_client, namespace, tm
         leading_pod = next(p for p in pods if str(leader_pid) in
                            os.popen(f"pgrep -g {p.process.pid}").read().split())
         leading_pod.stop()  # SIGTERM: gunicorn's graceful stop; worker_exit releases the Lease
-        assert _wait_for(lambda: {pid for _, _, pid, _ in _executions(log)[len(before):]} - {leader_pid},
+        assert wait_for(lambda: {pid for _, _, pid, _ in _executions(log)[len(before):]} - {leader_pid},
                          timeout=10), "no other pod took over"
-        _wait_for(lambda: len(_executions(log)) >= len(before) + 8, timeout=20)
+        wait_for(lambda: len(_executions(log)) >= len(before) + 8, timeout=20)
         after = _executions(log)
         per_slot = Counter(slot for _, slot, _, _ in after)
         assert max(per_slot.values()) == 1, [s for s, n in per_slot.items() if n > 1]

@@ -28,16 +28,22 @@ from app.kube.lease import LeaseClient
 from app.scheduling.lease_gate import ElectionTiming, LeaseElector
 
 
-def main() -> None:
+def election_arguments(identity_prefix: str) -> argparse.ArgumentParser:
+    """The options every stand-in contender takes (this one and official_contender)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--kubeconfig", required=True)
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--lease", required=True)
     parser.add_argument("--events", required=True)
-    parser.add_argument("--identity", default=f"contender_{os.getpid()}")
-    parser.add_argument("--lease-duration", type=float, default=3.0)
+    parser.add_argument("--identity", default=f"{identity_prefix}_{os.getpid()}")
+    parser.add_argument("--lease-duration", type=int, default=3, help="whole seconds, as the Lease stores it")
     parser.add_argument("--renew-deadline", type=float, default=2.0)
     parser.add_argument("--retry-period", type=float, default=0.5)
+    return parser
+
+
+def main() -> None:
+    parser = election_arguments("contender")
     parser.add_argument("--wall-offset", type=float, default=0.0)
     parser.add_argument("--no-watch", action="store_true")
     args = parser.parse_args()

@@ -136,16 +136,9 @@ def run_counted(module: str, stats_interval_s: float = 1.0) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kubeconfig", required=True)
-    parser.add_argument("--namespace", required=True)
-    parser.add_argument("--lease", required=True)
-    parser.add_argument("--events", required=True)
-    parser.add_argument("--identity", default=f"official_{os.getpid()}")
-    parser.add_argument("--lease-duration", type=int, default=3,
-                        help="whole seconds: the official record stores str(duration) and int()s it")
-    parser.add_argument("--renew-deadline", type=float, default=2.0)
-    parser.add_argument("--retry-period", type=float, default=0.5)
+    from tests.support.contender import election_arguments
+
+    parser = election_arguments("official")
     parser.add_argument("--strict-config", action="store_true",
                         help="exit like the official client when its Config refuses the durations")
     parser.add_argument("--stats-interval", type=float, default=1.0)
