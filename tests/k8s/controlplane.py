@@ -202,6 +202,7 @@ class ControlPlane:
         self.etcd: Process | None = None
         self.apiserver: Process | None = None
         self.controller_manager: Process | None = None
+        self._kcm_controllers = DEFAULT_CONTROLLERS
         self.etcd_url = ""
         self._closed = False
         self.api_port = 0
@@ -285,18 +286,33 @@ class ControlPlane:
 
     @contextlib.contextmanager
     def apiserver_down(self) -> Iterator[None]:
-        """`with cp.apiserver_down():` the API is unreachable inside, back afterwards."""
+        """`with cp.apiserver_down():` the API is unreachable inside, back afterwards.
+
+        A running kube-controller-manager is restarted once the API is back. Its informers
+        retry a refused watch with client-go's backoff (up to 30 s, jittered to 60 s, reset
+        only after 2 quiet minutes), so after a few outages its controllers sat idle for a
+        minute and the next test's namespace got no "default" ServiceAccount in time.
+        """
         self.stop_apiserver()
         try:
             yield
         finally:
             self.start_apiserver()
+            if self.controller_manager is not None and self.controller_manager.alive():
+                self.controller_manager.stop()
+                self._spawn_controller_manager(self._kcm_controllers)
 
     def start_controller_manager(self, controllers: str = DEFAULT_CONTROLLERS) -> None:
         """Start kube-controller-manager (idempotent) and turn on ServiceAccount admission."""
         if self.controller_manager is not None and self.controller_manager.alive():
             return
+        self._spawn_controller_manager(controllers)
+        self.stop_apiserver()  # restart so the ServiceAccount admission plugin is enabled
+        self.start_apiserver()
+
+    def _spawn_controller_manager(self, controllers: str) -> None:
         assert self._pki is not None, "start() first"
+        self._kcm_controllers = controllers
         port = free_port()
         self.controller_manager = Process("kube-controller-manager", [
             str(self.assets / "kube-controller-manager"),
@@ -310,8 +326,6 @@ class ControlPlane:
         self.controller_manager.start()
         _wait(self.controller_manager, lambda: self._get(f"https://127.0.0.1:{port}/healthz", verify=False) == b"ok",
               self.start_timeout, "healthy (/healthz)")
-        self.stop_apiserver()  # restart so the ServiceAccount admission plugin is enabled
-        self.start_apiserver()
 
     def stop(self, remove: bool = True, keep_logs: bool = False) -> None:
         """Stop all processes; remove the temp dir (only etcd data if keep_logs)."""

@@ -32,7 +32,6 @@ import kubernetes.client
 import pytest
 
 from tests.k8s.controlplane import ControlPlane, ControlPlaneError, missing_binaries
-from tests.support.polling import eventually
 from tests.support.services import service_missing
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,14 +96,21 @@ def namespace(kube_client: kubernetes.client.ApiClient, control_plane: ControlPl
     """A fresh namespace, ready for pods whichever tests ran before.
 
     Once any test has started kube-controller-manager, ServiceAccount admission is on for
-    the rest of the session and refuses pods until the controller has made the
-    namespace's "default" ServiceAccount, a moment after the namespace. So wait for it.
+    the rest of the session and refuses pods until the namespace has its "default"
+    ServiceAccount. The controller makes it a moment after the namespace, or up to a
+    minute later when its informers are backing off after an apiserver restart, so the
+    fixture creates it itself; whichever comes second gets 409 and changes nothing.
     """
     name = f"{re.sub(r'[^a-z0-9]+', '-', request.node.name.lower())[:40].strip('-')}-{uuid.uuid4().hex[:6]}"
     core = kubernetes.client.CoreV1Api(kube_client)
     core.create_namespace(kubernetes.client.V1Namespace(metadata=kubernetes.client.V1ObjectMeta(name=name)))
     if control_plane.controller_manager is not None and control_plane.controller_manager.alive():
-        eventually(lambda: core.read_namespaced_service_account("default", name), timeout=30)
+        try:
+            core.create_namespaced_service_account(name, kubernetes.client.V1ServiceAccount(
+                metadata=kubernetes.client.V1ObjectMeta(name="default")))
+        except kubernetes.client.ApiException as e:
+            if e.status != 409:
+                raise
     yield name
     try:
         core.delete_namespace(name)
