@@ -31,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, web: bool = True) -> 
     register_proxy(app)
     register_extensions(app)
     if web:
+        register_web_extensions(app)
         register_migrations(app)
         register_blueprints(app)
         register_errorhandlers(app)
@@ -72,18 +73,24 @@ def register_proxy(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app.cache import cache_config
-    from app.extensions import cache, csrf, db, login_manager, redis_cache, redis_coord
+    from app.extensions import cache, db, redis_cache, redis_coord
 
     db.init_app(app)
-    csrf.init_app(app)
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message_category = "info"
     _init_redis(app, redis_cache, "REDIS_URL", "embedded-cache")
     _init_redis(app, redis_coord, "REDIS2_URL", "embedded-coord")
     cache.init_app(app, config=cache_config(app.config))
 
+
+def register_web_extensions(app: Flask) -> None:
+    """CSRF protection and sessions: the web process only (jobs have neither)."""
+    from app.extensions import db
     from app.models import User
+    from app.web.extensions import csrf, login_manager
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:

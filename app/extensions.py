@@ -2,13 +2,12 @@
 
 Flask-Migrate is not here: it imports Alembic and Mako, which only `flask db`
 and the embedded server need, and every CronJob pod would pay for them at start
-(see bench/jobstart). app.register_migrations binds it for those paths.
+(see bench/jobstart). app.register_migrations binds it for those paths. For the
+same reason CSRF and login live in app/web/extensions.py.
 """
 from flask_caching import Cache
-from flask_login import LoginManager
 from flask_redis import FlaskRedis
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -21,8 +20,6 @@ _REDIS_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "health_
                   "retry": Retry(NoBackoff(), 1)}
 
 db = SQLAlchemy(model_class=Base)
-csrf = CSRFProtect()
-login_manager = LoginManager()
 cache = Cache()
 redis_cache = FlaskRedis(config_prefix="REDIS", **_REDIS_OPTIONS)
 redis_coord = FlaskRedis(config_prefix="REDIS2", **_REDIS_OPTIONS)

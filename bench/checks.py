@@ -299,7 +299,7 @@ def _run_scenario(database_url: str, mix: list[dict[str, Any]], *, workers: int,
                   cpu_trees: dict[str, int]) -> list[dict[str, Any]]:
     import sqlalchemy as sa
 
-    import app.jobs.check_monitors as check_monitors
+    import app.monitoring.probe as probe  # check-monitors imports probe_many from it per run
     from app.extensions import db
     from app.jobs.registry import get_job
     from app.jobs.runner import run_job
@@ -308,7 +308,7 @@ def _run_scenario(database_url: str, mix: list[dict[str, Any]], *, workers: int,
     app = _app(database_url, workers=workers)
     job = get_job("check-monitors")
     probe_times: list[float] = []
-    real_probe_many = check_monitors.probe_many
+    real_probe_many = probe.probe_many
 
     def timed_probe_many(*args: Any, **kwargs: Any):
         started = time.monotonic()
@@ -324,7 +324,7 @@ def _run_scenario(database_url: str, mix: list[dict[str, Any]], *, workers: int,
             | {"created_at": utcnow(), "updated_at": utcnow()} for row in mix])
         db.session.commit()
         first_slot = utcnow().replace(second=0, microsecond=0) + timedelta(minutes=1)
-        check_monitors.probe_many = timed_probe_many
+        probe.probe_many = timed_probe_many
         try:
             for repeat in range(repeats):
                 slot = first_slot + timedelta(minutes=repeat)
@@ -348,7 +348,7 @@ def _run_scenario(database_url: str, mix: list[dict[str, Any]], *, workers: int,
                              "cpu_pct": _cpu_pct(cpu_before, cpu_after, wall)})
                 progress(f"  run {repeat + 1}/{repeats}: {wall:.2f} s ({outcome.message})")
         finally:
-            check_monitors.probe_many = real_probe_many
+            probe.probe_many = real_probe_many
             db.session.remove()
             db.engine.dispose()
     return runs

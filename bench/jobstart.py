@@ -10,8 +10,10 @@ written, files in the page cache):
   entrypoint: parse, load the registry, create_app(web=False), push the app
   context, claim the (job, slot) row, run the no-op body, record the result)
   with ``VIGIL_EXTRA_JOBS=tests.support.jobs`` on a SQLite database migrated
-  with ``flask db upgrade``, ``VIGIL_ENV=testing``, no Redis URL (in-process
-  stand-in); each run gets a new slot, so none is skipped as a duplicate;
+  with ``flask db upgrade``, ``VIGIL_ENV=testing``, and ``REDIS_URL`` /
+  ``REDIS2_URL`` on a redis-server the bench starts on 127.0.0.1 (as in a pod;
+  ``--redis embedded`` drops the URLs, so the in-process stand-in, fakeredis, is
+  imported instead); each run gets a new slot, so none is skipped as a duplicate;
 - ``python``: ``python -c pass`` (the interpreter's own floor);
 - ``import_flask``: ``python -c "import flask"``;
 - ``jobstart_os_exit`` (a what-if, not the target): the same entrypoint run
@@ -55,14 +57,14 @@ Caveats:
   shares disturbances, it does not remove them. p95 of 15 runs is the 15th
   smallest of 15, i.e. the slowest run.
 - SQLite on local disk: a MySQL connection in a pod adds the driver import and
-  a TCP handshake; no Redis URL means the in-process stand-in (fakeredis) is
-  imported, which a pod with REDIS_URL would not import (the import list shows its cost).
+  a TCP handshake.
 - No container: a pod adds its own start-up (image, namespaces) before exec.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -97,12 +99,15 @@ os._exit(code)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=15,
                         help="timed runs of each command (default 15, at least 10)")
+    parser.add_argument("--redis", choices=("server", "embedded"), default="server",
+                        help="server (default): a redis-server on 127.0.0.1, as a pod has; "
+                             "embedded: no Redis URL, the in-process stand-in")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.runs < 10:
         raise BenchError("--runs must be at least 10")
-    from tests.support.servers import ROOT, migrate
+    from tests.support.servers import ROOT, RedisServer, migrate, stop_or_kill
 
     load_before = os.getloadavg()
     with Teardown() as teardown:
@@ -119,6 +124,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         env.update({"DATABASE_URL": database, "VIGIL_ENV": "testing",
                     "VIGIL_EXTRA_JOBS": "tests.support.jobs",
                     "VIGIL_INSTANCE_PATH": str(workdir / "instance"), "VIGIL_TEST_SLEEP": "0"})
+        if args.redis == "server":
+            if not shutil.which("redis-server"):
+                raise BenchError("redis-server is not on PATH (install it, or pass --redis embedded)")
+            (workdir / "redis").mkdir()
+            redis = RedisServer(workdir / "redis")
+            teardown.stop_later("Redis", lambda: stop_or_kill(redis))
+            redis.start()
+            env.update({"REDIS_URL": redis.url(0), "REDIS2_URL": redis.url(1)})
         slots = _slots()
         argv = {
             "jobstart": [sys.executable, "-m", "app.jobs", "run", "test-ok", "--slot"],
@@ -191,7 +204,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "met": job <= TARGET_S and (job / flask) <= TARGET_RATIO,
     }
     result.update(_import_summary(imports))
-    result["settings"] = {"runs": args.runs, "database": "sqlite", "redis": "in-process stand-in",
+    result["settings"] = {"runs": args.runs, "database": "sqlite", "redis": "redis-server" if args.redis == "server" else "in-process stand-in",
                           "python": sys.version.split()[0], "cores": os.cpu_count(),
                           # Load average (1 min) before and after: above the core count, the
                           # machine was busy with something else and the times are inflated.

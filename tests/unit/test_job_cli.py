@@ -130,3 +130,18 @@ def test_export_is_deterministic_kubernetes_yaml(env, tmp_path):
     assert values.returncode == 0
     jobs = yaml.safe_load(values.stdout)["jobs"]
     assert jobs["check-monitors"]["activeDeadlineSeconds"] < 60
+
+
+# Imported only by the web process, `flask db` or one job's body; a CronJob pod that runs
+# any job must not pay for them at start-up (bench/jobstart measures what they cost).
+NOT_ON_THE_JOB_PATH = ("flask_migrate", "alembic", "mako", "flask_wtf", "wtforms", "httpx",
+                       "kubernetes", "prometheus_client")
+
+
+def test_job_start_leaves_web_and_other_jobs_imports_alone(env):
+    done = jobs_cli("run", "test-ok", "--slot", SLOT, env={**env, "PYTHONPROFILEIMPORTTIME": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = {line.split("|")[-1].strip().split(".")[0]
+                for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert {"flask", "sqlalchemy", "app"} <= imported  # the profile was really taken
+    assert imported.isdisjoint(NOT_ON_THE_JOB_PATH), sorted(imported & set(NOT_ON_THE_JOB_PATH))
