@@ -6,10 +6,13 @@ lock, which would, is what bench/duplicates runs in network namespaces)."""
 from __future__ import annotations
 
 import os
+import time
 from collections import Counter
+from datetime import datetime
 
 import kubernetes.client as k8s
 import pytest
+import requests
 
 from tests.support.polling import wait_for
 from tests.support.servers import Gunicorn, migrate
@@ -21,6 +24,14 @@ def _executions(path):
     if not path.exists():
         return []
     return [line.split() for line in path.read_text().splitlines() if line.startswith("test-tick ")]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_three_pods_run_each_tick_once(control_plane, kube_client, namespace, tmp_path):
@@ -60,3 +71,53 @@ def test_three_pods_run_each_tick_once(control_plane, kube_client, namespace, tm
     finally:
         for pod in pods:
             pod.stop()
+
+
+def test_worker_recycling_hands_the_timers_over_within_the_pod(control_plane, kube_client, namespace,
+                                                               tmp_path):
+    """gunicorn's max_requests recycles every worker, the leader included, several times.
+
+    Default lease timings (15 s lease): a recycled leader that did not release the Lease
+    would stall the timer for 15 s, so a gap of at most 3 s between ticks shows that each
+    exit released it and a sibling in the same pod took over at once.
+    """
+    k8s.CoordinationV1Api(kube_client).create_namespaced_lease(
+        namespace, k8s.V1Lease(metadata=k8s.V1ObjectMeta(name="vigil-timers")))
+    database = f"sqlite:///{tmp_path / 'pod.db'}"
+    migrate(database)
+    log = tmp_path / "ticks.log"
+    pod = Gunicorn(workers=4, workdir=tmp_path, env={
+        "DATABASE_URL": database, "VIGIL_ENV": "testing", "POD_NAME": "pod-0",
+        "VIGIL_EXTRA_JOBS": "tests.support.jobs", "VIGIL_TEST_JOB_LOG": str(log),
+        "VIGIL_TIMER_BACKEND": "kubernetes", "KUBECONFIG": str(control_plane.kubeconfig),
+        "VIGIL_LEASE_NAMESPACE": namespace, "VIGIL_LOCK_DIR": str(tmp_path / "locks"),
+        "GUNICORN_MAX_REQUESTS": "40", "GUNICORN_ACCESS_LOG": "0"})
+    try:
+        pod.start()
+        assert wait_for(lambda: len(_executions(log)) >= 3, timeout=60), "the timer did not tick"
+        first_leader = _executions(log)[-1][2]
+        sent = 0
+        with requests.Session() as session:
+            # At least 400 (about 100 per worker: each recycles twice or more), and on
+            # until the first leader has been recycled, however the workers share them.
+            while sent < 400 or (_alive(int(first_leader)) and sent < 4000):
+                session.get(pod.base_url + "/healthz", timeout=10).raise_for_status()
+                sent += 1
+                time.sleep(0.02)  # spread the recycles over several seconds of ticks
+        assert not _alive(int(first_leader)), f"{sent} requests never recycled the first leader"
+        assert wait_for(lambda: _executions(log)[-1][2] != first_leader, timeout=30), \
+            "no other worker took the timers over"
+        count = len(_executions(log))
+        wait_for(lambda: len(_executions(log)) >= count + 3, timeout=10)
+    finally:
+        pod.stop()
+    ticks = _executions(log)
+    per_slot = Counter(slot for _, slot, _, _ in ticks)
+    assert max(per_slot.values()) == 1, [s for s, n in per_slot.items() if n > 1]
+    slots = sorted(datetime.fromisoformat(slot) for _, slot, _, _ in ticks)
+    gaps = [(b - a).total_seconds() for a, b in zip(slots, slots[1:])]
+    assert max(gaps) <= 3, f"the timer stalled {max(gaps):.0f} s across a recycle"
+    leaders = list(dict.fromkeys(pid for _, _, pid, _ in ticks))  # in order of leadership
+    assert len(leaders) >= 2
+    epochs = {pid: int(epoch) for _, _, pid, epoch in ticks}
+    assert [epochs[pid] for pid in leaders] == sorted({epochs[pid] for pid in leaders})
