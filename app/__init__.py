@@ -10,7 +10,7 @@ import logging
 import os
 from typing import Any, Mapping
 
-from flask import Flask
+from flask import Flask, Request
 
 from app import config as vigil_config
 
@@ -95,6 +95,15 @@ def register_web_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+    @login_manager.request_loader
+    def load_user_from_token(request: Request) -> User | None:
+        """A bearer token counts on /api/ only; the UI keeps sessions and CSRF."""
+        from app import api_tokens
+
+        if not request.path.startswith("/api/"):
+            return None
+        return api_tokens.user_for_request(request)
 
 
 def _init_redis(app: Flask, client: Any, key: str, embedded_host: str) -> None:

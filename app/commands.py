@@ -1,4 +1,4 @@
-"""`flask --app app vigil ...`: set-up commands for the database and the admin account."""
+"""`flask --app app vigil ...`: set-up commands for the database, the admin account and API tokens."""
 from __future__ import annotations
 
 import secrets
@@ -71,3 +71,48 @@ def create_admin_command() -> None:
         click.echo(f"created admin account {user.username!r} with the password in VIGIL_ADMIN_PASSWORD")
     else:
         click.echo(f"admin account {user.username!r} exists; left unchanged")
+
+
+@vigil.group("token")
+def token_group() -> None:
+    """API tokens for /api/v1 writes (shown once when created)."""
+
+
+@token_group.command("create")
+@click.argument("username")
+@click.option("--name", default="token", show_default=True, help="What the token is for.")
+@with_appcontext
+def token_create_command(username: str, name: str) -> None:
+    """Issue a token that acts as USERNAME and print it once."""
+    from app import api_tokens
+
+    try:
+        row, token = api_tokens.issue(username=username, name=name)
+    except api_tokens.UnknownUser:
+        raise click.ClickException(f"no user named {username!r}") from None
+    click.echo(f"created API token {row.id} ({row.name!r}) for {username!r}; it is shown once:")
+    click.echo(token)
+
+
+@token_group.command("list")
+@with_appcontext
+def token_list_command() -> None:
+    """Every token: id, user, name, first characters, created, last used."""
+    from app import api_tokens
+
+    for row in api_tokens.list_tokens():
+        used = row.last_used_at.isoformat(timespec="seconds") if row.last_used_at else "never"
+        click.echo(f"{row.id}\t{row.user.username}\t{row.name}\t{row.prefix}…\t"
+                   f"{row.created_at.isoformat(timespec='seconds')}\t{used}")
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def token_revoke_command(token_id: int) -> None:
+    """Delete token TOKEN_ID; requests that present it get 401 from then on."""
+    from app import api_tokens
+
+    if not api_tokens.revoke(token_id):
+        raise click.ClickException(f"no API token with id {token_id}")
+    click.echo(f"revoked API token {token_id}")

@@ -1,7 +1,9 @@
 """SQLAlchemy 2.x typed models, one module per aggregate."""
+from app.models.api_token import ApiToken
 from app.models.base import Base, iso_utc, utcnow
 from app.models.jobrun import JobRun
 from app.models.monitor import CheckResult, HourlyRollup, Incident, Monitor
 from app.models.user import User
 
-__all__ = ["Base", "CheckResult", "HourlyRollup", "Incident", "JobRun", "Monitor", "User", "iso_utc", "utcnow"]
+__all__ = ["ApiToken", "Base", "CheckResult", "HourlyRollup", "Incident", "JobRun", "Monitor", "User",
+           "iso_utc", "utcnow"]

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of /api/v1.
 
-Written by hand: the API is four read-only endpoints, and a generator
+Written by hand: the API is seven small endpoints, and a generator
 (apispec, flask-smorest) would add a schema layer (marshmallow) the rest of the
 app does not use. tests/unit/test_api_contract.py validates live responses
 against these schemas, so the document cannot drift from the code.
@@ -10,7 +10,9 @@ from __future__ import annotations
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
 _STATE = {"type": "string", "enum": ["up", "down", "pending", "paused"]}
 _ERROR = {"type": "object", "required": ["error", "status"],
-          "properties": {"error": {"type": "string"}, "status": {"type": "integer"}}}
+          "properties": {"error": {"type": "string"}, "status": {"type": "integer"},
+                         "fields": {"type": "object", "description": "Messages per invalid field",
+                                    "additionalProperties": {"type": "array", "items": {"type": "string"}}}}}
 
 MONITOR = {
     "type": "object",
@@ -28,6 +30,24 @@ MONITOR = {
         "enabled": {"type": "boolean"},
         "state": _STATE,
         "last_checked_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
+# What a client may write: POST needs name and url (the rest has these defaults); PATCH
+# takes any subset. Unknown and server-owned fields are refused with 422.
+MONITOR_INPUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "url": {"type": "string", "format": "uri", "maxLength": 2048},
+        "method": {"type": "string", "enum": ["GET", "HEAD", "POST"], "default": "GET"},
+        "interval_minutes": {"type": "integer", "enum": [1, 5, 15, 60], "default": 5},
+        "timeout_seconds": {"type": "number", "minimum": 1, "maximum": 60, "default": 10},
+        "expected_status": {"type": "array", "minItems": 2, "maxItems": 2, "default": [200, 399],
+                            "items": {"type": "integer", "minimum": 100, "maximum": 599}},
+        "keyword": {"type": ["string", "null"], "maxLength": 200, "default": None},
+        "enabled": {"type": "boolean", "default": True},
     },
 }
 
@@ -51,31 +71,69 @@ def _json(schema: dict, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-_NOT_FOUND = {"404": _json({"$ref": "#/components/schemas/Error"}, "No such monitor")}
-# With VIGIL_PUBLIC_READS=false every read needs a session.
-_UNAUTHORIZED = {"401": _json({"$ref": "#/components/schemas/Error"}, "Login required")}
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_MONITOR_REF = {"$ref": "#/components/schemas/Monitor"}
+_NOT_FOUND = {"404": _json(_ERROR_REF, "No such monitor")}
+# With VIGIL_PUBLIC_READS=false every read needs a session or a token.
+_UNAUTHORIZED = {"401": _json(_ERROR_REF, "Login or API token required")}
+_MONITOR_ID = [{"name": "monitor_id", "in": "path", "required": True,
+                "schema": {"type": "integer", "minimum": 1}}]
+_WRITE_ERRORS = {
+    "400": _json(_ERROR_REF, "The body is not a JSON object"),
+    "401": _json(_ERROR_REF, "No valid API token"),
+    "409": _json(_ERROR_REF, "Another monitor has this name"),
+    "422": _json(_ERROR_REF, "Invalid fields, with a message for each in `fields`"),
+}
+_TOKEN = [{"apiToken": []}]
+
+
+def _body(schema: dict, required: list[str] | None = None) -> dict:
+    return {"required": True, "content": {"application/json": {
+        "schema": {**schema, "required": required} if required else schema}}}
+
 
 OPENAPI = {
     "openapi": "3.1.0",
-    "info": {"title": "Vigil API", "version": "1.0.0",
-             "description": "Read-only access to monitors and their status."},
+    "info": {"title": "Vigil API", "version": "1.1.0",
+             "description": "Monitors and their status. Reads follow the server's VIGIL_PUBLIC_READS; "
+                            "writes need an API token (`flask --app app vigil token create USER`)."},
     "servers": [{"url": "/"}],
     "paths": {
-        "/api/v1/monitors": {"get": {
-            "operationId": "listMonitors", "summary": "Every monitor",
-            "responses": {"200": _json({"type": "object", "required": ["monitors"], "properties": {
-                "monitors": {"type": "array", "items": {"$ref": "#/components/schemas/Monitor"}}}},
-                "The monitors, by name"), **_UNAUTHORIZED}}},
-        "/api/v1/monitors/{monitor_id}": {"get": {
-            "operationId": "getMonitor", "summary": "One monitor",
-            "parameters": [{"name": "monitor_id", "in": "path", "required": True,
-                            "schema": {"type": "integer", "minimum": 1}}],
-            "responses": {"200": _json({"$ref": "#/components/schemas/Monitor"}, "The monitor"),
-                          **_NOT_FOUND, **_UNAUTHORIZED}}},
+        "/api/v1/monitors": {
+            "get": {
+                "operationId": "listMonitors", "summary": "Every monitor",
+                "responses": {"200": _json({"type": "object", "required": ["monitors"], "properties": {
+                    "monitors": {"type": "array", "items": _MONITOR_REF}}},
+                    "The monitors, by name"), **_UNAUTHORIZED}},
+            "post": {
+                "operationId": "createMonitor", "summary": "Add a monitor", "security": _TOKEN,
+                "requestBody": _body({"$ref": "#/components/schemas/MonitorInput"}, ["name", "url"]),
+                "responses": {"201": {**_json(_MONITOR_REF, "The new monitor"), "headers": {
+                    "Location": {"schema": {"type": "string"}, "description": "Its address in the API"}}},
+                    **_WRITE_ERRORS}}},
+        "/api/v1/monitors/{monitor_id}": {
+            "get": {
+                "operationId": "getMonitor", "summary": "One monitor", "parameters": _MONITOR_ID,
+                "responses": {"200": _json(_MONITOR_REF, "The monitor"), **_NOT_FOUND, **_UNAUTHORIZED}},
+            "patch": {
+                "operationId": "updateMonitor", "summary": "Change some fields of a monitor",
+                "parameters": _MONITOR_ID, "security": _TOKEN,
+                "requestBody": _body({"$ref": "#/components/schemas/MonitorInput"}),
+                "responses": {"200": _json(_MONITOR_REF, "The monitor as changed"), **_NOT_FOUND,
+                              **_WRITE_ERRORS}},
+            "delete": {
+                "operationId": "deleteMonitor", "summary": "Delete a monitor with its history",
+                "parameters": _MONITOR_ID, "security": _TOKEN,
+                "responses": {"204": {"description": "Deleted"}, **_NOT_FOUND,
+                              "401": _WRITE_ERRORS["401"]}}},
         "/api/v1/status": {"get": {
             "operationId": "getStatus", "summary": "State and uptime of every monitor",
             "responses": {"200": _json({"$ref": "#/components/schemas/Status"}, "The summary"),
                           **_UNAUTHORIZED}}},
     },
-    "components": {"schemas": {"Monitor": MONITOR, "Status": STATUS, "Error": _ERROR}},
+    "components": {
+        "schemas": {"Monitor": MONITOR, "MonitorInput": MONITOR_INPUT, "Status": STATUS, "Error": _ERROR},
+        "securitySchemes": {"apiToken": {"type": "http", "scheme": "bearer",
+                                         "description": "A token from `vigil token create`"}},
+    },
 }

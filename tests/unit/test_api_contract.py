@@ -1,67 +1,15 @@
-"""Live /api/v1 responses against the OpenAPI document in app/web/openapi.py.
-
-Schemas are validated with jsonschema (Draft 2020-12, the dialect of OpenAPI
-3.1); `#/components/schemas/...` references resolve against the whole
-document through a `referencing` registry. Structure is checked on its own;
-the `format` keywords (date-time, uri) are asserted separately, because JSON
-Schema treats them as annotations unless a format checker is given.
-"""
+"""Live /api/v1 read responses against the OpenAPI document in app/web/openapi.py
+(tests/support/openapi.py says how they are validated; test_api_write.py has the writes)."""
 from __future__ import annotations
 
-import re
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
-from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from jsonschema import Draft202012Validator
 
 from app.web.openapi import OPENAPI
 from tests.conftest import VALID_MONITOR, post_form
-
-DOCUMENT_URI = "urn:vigil:openapi"
-REGISTRY = Registry().with_resource(DOCUMENT_URI, Resource.from_contents(OPENAPI, default_specification=DRAFT202012))
-
-RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
-STRICT_FORMATS = FormatChecker(formats=())
-
-
-@STRICT_FORMATS.checks("date-time")
-def _is_rfc3339(value) -> bool:
-    return not isinstance(value, str) or bool(RFC3339.match(value))
-
-
-@STRICT_FORMATS.checks("uri")
-def _is_absolute_uri(value) -> bool:
-    if not isinstance(value, str):
-        return True
-    parts = urlsplit(value)
-    return bool(parts.scheme and parts.netloc) and not any(ch.isspace() for ch in value)
-
-
-def _pointer(*parts: str) -> str:
-    return "#/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
-
-
-def response_schema(path: str, status: str = "200") -> dict:
-    """A reference into the whole document, so the schema's own "#/components/..." refs resolve."""
-    return {"$ref": DOCUMENT_URI + _pointer("paths", path, "get", "responses", status, "content",
-                                            "application/json", "schema")}
-
-
-def component(name: str) -> dict:
-    return {"$ref": DOCUMENT_URI + _pointer("components", "schemas", name)}
-
-
-def validator(schema: dict, *, formats: bool = False) -> Draft202012Validator:
-    return Draft202012Validator(schema, registry=REGISTRY, format_checker=STRICT_FORMATS if formats else None)
-
-
-def assert_valid(instance, schema: dict, *, formats: bool = False) -> None:
-    errors = sorted(validator(schema, formats=formats).iter_errors(instance), key=lambda e: list(e.path))
-    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
-
+from tests.support.openapi import DOCUMENT_URI, REGISTRY, assert_valid, component, response_schema, validator
 
 # -- data -----------------------------------------------------------------------------------
 
@@ -99,8 +47,12 @@ def monitors(app, admin_client) -> dict[str, int]:
 
 def test_openapi_document_is_valid_json_schema_for_every_response():
     for path, item in OPENAPI["paths"].items():
-        for status, response in item["get"]["responses"].items():
-            Draft202012Validator.check_schema(response["content"]["application/json"]["schema"])
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if "content" in response:  # 204 has none
+                    Draft202012Validator.check_schema(response["content"]["application/json"]["schema"])
+            if "requestBody" in operation:
+                Draft202012Validator.check_schema(operation["requestBody"]["content"]["application/json"]["schema"])
     for schema in OPENAPI["components"]["schemas"].values():
         Draft202012Validator.check_schema(schema)
 
