@@ -126,9 +126,9 @@ def _init_redis(app: Flask, client: Any, key: str, embedded_host: str) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import api, auth, cluster, dashboard, health, jobs, monitors
+    from app.web import api, auth, cluster, dashboard, health, jobs, monitors, tokens
 
-    for module in (health, auth, dashboard, monitors, jobs, cluster, api):
+    for module in (health, auth, dashboard, monitors, jobs, cluster, api, tokens):
         app.register_blueprint(module.bp)
     from app.web import filters, hooks
 

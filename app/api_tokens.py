@@ -68,14 +68,18 @@ def user_for_request(request: Request) -> User | None:
     return user_for(token.strip()) if scheme.lower() == "bearer" else None
 
 
-def list_tokens() -> list[ApiToken]:
-    return list(db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)))
+def list_tokens(*, user_id: int | None = None) -> list[ApiToken]:
+    """Every token, or one user's, oldest first."""
+    query = sa.select(ApiToken).order_by(ApiToken.id)
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    return list(db.session.scalars(query))
 
 
-def revoke(token_id: int) -> bool:
-    """Delete the token; False if there was none with that id."""
-    row = db.session.get(ApiToken, token_id)
-    if row is None:
+def revoke(token_id: int, *, user_id: int | None = None) -> bool:
+    """Delete the token (only if it is `user_id`'s, when given); False if there was none."""
+    row = db.session.get(ApiToken, token_id) if 0 < token_id < 2**31 else None
+    if row is None or (user_id is not None and row.user_id != user_id):
         return False
     db.session.delete(row)
     db.session.commit()

@@ -107,3 +107,15 @@ def post_form(client, path: str, data: dict, *, form_path: str | None = None, **
     """POST `data` to `path` with a valid CSRF token read from `form_path` (default: `path`)."""
     token = csrf_from(client.get(form_path or path).get_data(as_text=True))
     return client.post(path, data={**data, "csrf_token": token}, **kwargs)
+
+
+def add_user(app, username: str, password: str = "another long passphrase") -> None:
+    """A second account, for tests about what one user may do to another's things."""
+    from app.extensions import db
+    from app.models import User
+
+    with app.app_context():
+        user = User(username=username)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()

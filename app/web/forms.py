@@ -109,3 +109,9 @@ class LoginForm(FlaskForm):
                            validators=[DataRequired("Enter your user name."), Length(max=64)])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."),
                                                      Length(max=256)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField("What is it for?", filters=[_strip],
+                       validators=[DataRequired("Name the token, for example after the script that uses it."),
+                                   Length(max=64, message="Use at most 64 characters."), _no_control_chars])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import VALID_MONITOR, csrf_from, login, post_form
+from tests.conftest import VALID_MONITOR, add_user, csrf_from, login, post_form
 
 PASSWORD = "correct horse battery staple"
 WRONG = "The user name or password is wrong."
@@ -132,14 +132,7 @@ def test_a_successful_login_resets_the_failure_count(client):
 
 
 def test_lockout_of_one_user_name_does_not_lock_another(app, client):
-    with app.app_context():
-        from app.extensions import db
-        from app.models import User
-
-        other = User(username="operator")
-        other.set_password("another long passphrase")
-        db.session.add(other)
-        db.session.commit()
+    add_user(app, "operator", "another long passphrase")
     fail(client, 5)
     assert attempt(client).status_code == 429
     assert attempt(client, username="operator", password="another long passphrase").status_code == 302
