@@ -35,7 +35,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
-
+    # Dropping the table drops its index too; MariaDB refuses to drop the index on its own
+    # first (error 1553: the foreign key needs it).
     op.drop_table('api_tokens')

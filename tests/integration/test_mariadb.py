@@ -84,3 +84,27 @@ def test_job_run_slot_is_unique_and_keeps_microseconds(mysql_app):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_write_api_with_a_token_on_mariadb(mysql_app):
+    """Token lookup, the unique name (409), PATCH and DELETE with its cascade, on MariaDB."""
+    from app import api_tokens
+    from app.models import CheckResult
+
+    _, token = api_tokens.issue(username="admin", name="mariadb")
+    client, auth = mysql_app.test_client(), {"Authorization": f"Bearer {token}"}
+    body = {"name": "Ünïcode API monitor", "url": "http://127.0.0.1:9/", "interval_minutes": 1}
+    created = client.post("/api/v1/monitors", json=body, headers=auth)
+    assert created.status_code == 201, created.get_json()
+    assert client.post("/api/v1/monitors", json=body, headers=auth).status_code == 409
+    path = created.headers["Location"]
+    assert client.patch(path, json={"timeout_seconds": 2.5}, headers=auth).get_json()["timeout_seconds"] == 2.5
+    monitor_id = created.get_json()["id"]
+    db.session.add(CheckResult(monitor_id=monitor_id, checked_at=datetime(2026, 1, 1), ok=True))
+    db.session.commit()
+    assert client.delete(path, headers=auth).status_code == 204
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CheckResult)
+                             .where(CheckResult.monitor_id == monitor_id)) == 0
+    api_tokens.revoke(api_tokens.list_tokens()[0].id)
+    assert client.post("/api/v1/monitors", json={**body, "name": "later"}, headers=auth).status_code == 401
