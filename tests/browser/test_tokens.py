@@ -12,7 +12,7 @@ from tests.browser.conftest import login
 pytestmark = pytest.mark.browser
 
 
-def test_create_use_and_revoke_a_token(page: Page, server, console):
+def test_create_use_and_revoke_a_token(page: Page, server, console, screenshot):
     page.goto("/login")
     login(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="API tokens").click()
@@ -24,6 +24,7 @@ def test_create_use_and_revoke_a_token(page: Page, server, console):
     shown = page.get_by_label("Your new token (shown once)")
     expect(shown).to_have_value(re.compile(r"^vigil_[A-Za-z0-9_-]{40,}$"))
     token = shown.input_value()
+    assert screenshot("api-tokens").stat().st_size > 1000
     expect(page.get_by_role("row", name=re.compile("deploy pipeline"))).to_contain_text(token[:12])
 
     created = requests.post(f"{server.base_url}/api/v1/monitors", timeout=10,
