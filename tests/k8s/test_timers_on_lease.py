@@ -78,8 +78,8 @@ def test_worker_recycling_hands_the_timers_over_within_the_pod(control_plane, ku
     """gunicorn's max_requests recycles every worker, the leader included, several times.
 
     Default lease timings (15 s lease): a recycled leader that did not release the Lease
-    would stall the timer for 15 s, so a gap of at most 3 s between ticks shows that each
-    exit released it and a sibling in the same pod took over at once.
+    would stall the timer for 15 s or more (23 s measured), so ticks at most 6 s apart show
+    that each exit released it and a sibling in the same pod took over.
     """
     k8s.CoordinationV1Api(kube_client).create_namespaced_lease(
         namespace, k8s.V1Lease(metadata=k8s.V1ObjectMeta(name="vigil-timers")))
@@ -116,7 +116,11 @@ def test_worker_recycling_hands_the_timers_over_within_the_pod(control_plane, ku
     assert max(per_slot.values()) == 1, [s for s, n in per_slot.items() if n > 1]
     slots = sorted(datetime.fromisoformat(slot) for _, slot, _, _ in ticks)
     gaps = [(b - a).total_seconds() for a, b in zip(slots, slots[1:])]
-    assert max(gaps) <= 3, f"the timer stalled {max(gaps):.0f} s across a recycle"
+    # Ticks are aligned 1 s slots, and a new leader starts at the next one. The four workers
+    # reach max_requests at about the same time, so a handover can land on a sibling that
+    # is recycled next, while the others re-import the app on two cores: slots of 3-4 s
+    # apart were seen on a loaded machine. A leader that kept the Lease costs 15 s or more.
+    assert max(gaps) <= 6, f"the timer stalled {max(gaps):.0f} s across a recycle: {gaps}"
     leaders = list(dict.fromkeys(pid for _, _, pid, _ in ticks))  # in order of leadership
     assert len(leaders) >= 2
     epochs = {pid: int(epoch) for _, _, pid, epoch in ticks}
