@@ -82,6 +82,7 @@ _WRITE_ERRORS = {
     "400": _json(_ERROR_REF, "The body is not a JSON object"),
     "401": _json(_ERROR_REF, "No valid API token"),
     "409": _json(_ERROR_REF, "Another monitor has this name"),
+    "413": _json(_ERROR_REF, "The body is larger than the server's VIGIL_MAX_BODY_BYTES"),
     "422": _json(_ERROR_REF, "Invalid fields, with a message for each in `fields`"),
 }
 _TOKEN = [{"apiToken": []}]

@@ -304,3 +304,11 @@ def test_token_commands_fail_with_one_line(app, args, message):
     result = app.test_cli_runner().invoke(args=["vigil", "token", *args])
     assert result.exit_code != 0
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_an_oversized_body_is_413_in_the_error_shape(app, client, auth):
+    before = monitor_rows(app)
+    big = json.dumps({**NEW, "keyword": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)})
+    response = client.post(COLLECTION, data=big, content_type="application/json", headers=auth)
+    assert_error(response, 413, "post")
+    assert monitor_rows(app) == before
