@@ -17,7 +17,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Request
+from flask import Request, g
 
 from app.extensions import db
 from app.models import ApiToken, User, utcnow
@@ -63,9 +63,14 @@ def user_for(token: str) -> User | None:
 
 
 def user_for_request(request: Request) -> User | None:
-    """The user of an ``Authorization: Bearer <token>`` header, or None."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return user_for(token.strip()) if scheme.lower() == "bearer" else None
+    """The user of an ``Authorization: Bearer <token>`` header, or None.
+
+    Looked up once per request: Flask-Login's request loader (reads) and the write
+    API's check both ask."""
+    if "api_token_user" not in g:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        g.api_token_user = user_for(token.strip()) if scheme.lower() == "bearer" else None
+    return g.api_token_user
 
 
 def list_tokens(*, user_id: int | None = None) -> list[ApiToken]:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import abort
 from sqlalchemy.exc import IntegrityError
 
 from app.dashboard import invalidate_summary
@@ -32,6 +33,14 @@ def get_or_none(monitor_id: int) -> Monitor | None:
     if not 0 < monitor_id <= MAX_ID:
         return None  # a URL can hold any integer; the database cannot
     return db.session.get(Monitor, monitor_id)
+
+
+def get_or_404(monitor_id: int) -> Monitor:
+    """For views: the monitor, or abort with 404 (HTML or JSON, by the error handlers)."""
+    monitor = get_or_none(monitor_id)
+    if monitor is None:
+        abort(404)
+    return monitor
 
 
 def list_monitors() -> list[Monitor]:

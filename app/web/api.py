@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 
 from app import api_tokens, monitor_service
 from app.dashboard import get_summary
 from app.models import Monitor, iso_utc
-from app.web.api_input import DEFAULTS, FieldErrors, current_values, monitor_values
+from app.web.api_input import DEFAULTS, WRITABLE, FieldErrors, monitor_values
 from app.web.extensions import csrf
 from app.web.openapi import OPENAPI
 
@@ -52,7 +52,7 @@ def list_monitors():
 
 @bp.route("/monitors/<int:monitor_id>")
 def get_monitor(monitor_id: int):
-    return jsonify(monitor_json(_monitor_or_404(monitor_id)))
+    return jsonify(monitor_json(monitor_service.get_or_404(monitor_id)))
 
 
 def _error(status: int, message: str, **extra):
@@ -68,13 +68,6 @@ def token_required(view):
             return response, status
         return view(*args, **kwargs)
     return wrapper
-
-
-def _monitor_or_404(monitor_id: int) -> Monitor:
-    monitor = monitor_service.get_or_none(monitor_id)
-    if monitor is None:
-        abort(404)
-    return monitor
 
 
 def _save(monitor: Monitor, *, base: dict, created: bool):
@@ -105,14 +98,15 @@ def create_monitor():
 @bp.route("/monitors/<int:monitor_id>", methods=["PATCH"])
 @token_required
 def update_monitor(monitor_id: int):
-    monitor = _monitor_or_404(monitor_id)
-    return _save(monitor, base=current_values(monitor), created=False)
+    monitor = monitor_service.get_or_404(monitor_id)
+    current = {key: value for key, value in monitor_json(monitor).items() if key in WRITABLE}
+    return _save(monitor, base=current, created=False)
 
 
 @bp.route("/monitors/<int:monitor_id>", methods=["DELETE"])
 @token_required
 def delete_monitor(monitor_id: int):
-    monitor_service.delete(_monitor_or_404(monitor_id))
+    monitor_service.delete(monitor_service.get_or_404(monitor_id))
     return "", 204
 
 

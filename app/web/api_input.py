@@ -10,12 +10,10 @@ the server owns (id, state, last_checked_at) are refused too.
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 from werkzeug.datastructures import MultiDict
 
-from app.models import Monitor
 from app.web.forms import MonitorForm
 
 DEFAULTS: dict[str, Any] = {"method": "GET", "interval_minutes": 5, "timeout_seconds": 10.0,
@@ -50,17 +48,7 @@ _TYPES = {
 }
 
 
-def current_values(monitor: Monitor) -> dict[str, Any]:
-    return {"name": monitor.name, "url": monitor.url, "method": monitor.method,
-            "interval_minutes": monitor.interval_minutes, "timeout_seconds": monitor.timeout_seconds,
-            "expected_status": [monitor.expected_status_min, monitor.expected_status_max],
-            "keyword": monitor.keyword, "enabled": monitor.enabled}
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return str(int(value))
-    return str(value)
+WRITABLE = tuple(_TYPES)  # the API's monitor fields a client may set
 
 
 def monitor_values(body: Mapping[str, Any], *, base: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,7 +67,7 @@ def monitor_values(body: Mapping[str, Any], *, base: Mapping[str, Any]) -> dict[
     data = MultiDict()
     for key in ("name", "url", "method", "interval_minutes", "timeout_seconds"):
         if merged.get(key) is not None:
-            data[key] = _as_text(merged[key])
+            data[key] = str(merged[key])
     low, high = merged["expected_status"]
     data["expected_status_min"], data["expected_status_max"] = str(low), str(high)
     data["keyword"] = merged["keyword"] or ""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import login_required
 
 from app import monitor_service
@@ -14,16 +14,9 @@ from app.web.redirects import back_or
 bp = Blueprint("monitors", __name__, url_prefix="/monitors")
 
 
-def _monitor_or_404(monitor_id: int) -> Monitor:
-    monitor = monitor_service.get_or_none(monitor_id)
-    if monitor is None:
-        abort(404)
-    return monitor
-
-
 @bp.route("/<int:monitor_id>")
 def detail(monitor_id: int):
-    monitor = _monitor_or_404(monitor_id)
+    monitor = monitor_service.get_or_404(monitor_id)
     return render_template("monitors/detail.html", monitor=monitor,
                            detail=monitor_service.detail(monitor))
 
@@ -37,7 +30,7 @@ def create():
 @bp.route("/<int:monitor_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(monitor_id: int):
-    monitor = _monitor_or_404(monitor_id)
+    monitor = monitor_service.get_or_404(monitor_id)
     return _edit(monitor, MonitorForm(obj=monitor), created=False)
 
 
@@ -57,7 +50,7 @@ def _edit(monitor: Monitor, form: MonitorForm, *, created: bool):
 @bp.route("/<int:monitor_id>/delete", methods=["POST"])
 @login_required
 def delete(monitor_id: int):
-    monitor = _monitor_or_404(monitor_id)
+    monitor = monitor_service.get_or_404(monitor_id)
     name = monitor.name
     monitor_service.delete(monitor)
     flash(f"Monitor “{name}” deleted.", "success")
