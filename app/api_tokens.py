@@ -17,7 +17,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Request, g
+from flask import Request
 
 from app.extensions import db
 from app.models import ApiToken, User, utcnow
@@ -66,11 +66,14 @@ def user_for_request(request: Request) -> User | None:
     """The user of an ``Authorization: Bearer <token>`` header, or None.
 
     Looked up once per request: Flask-Login's request loader (reads) and the write
-    API's check both ask."""
-    if "api_token_user" not in g:
+    API's check both ask. The answer is kept in the request's WSGI environ, not in
+    ``g``: ``g`` belongs to the app context, which a request reuses when one is already
+    pushed (a CLI command or a test that makes several requests)."""
+    key = "vigil.api_token_user"
+    if key not in request.environ:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        g.api_token_user = user_for(token.strip()) if scheme.lower() == "bearer" else None
-    return g.api_token_user
+        request.environ[key] = user_for(token.strip()) if scheme.lower() == "bearer" else None
+    return request.environ[key]
 
 
 def list_tokens(*, user_id: int | None = None) -> list[ApiToken]:
