@@ -73,9 +73,6 @@ fi
 # 3. Cold build.
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 [[ -x "$GO" ]] || die "go not found (set GO= or put go on PATH)"
-[[ "$K8S_VERSION" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] || die "bad K8S_VERSION $K8S_VERSION"
-K8S_MINOR="${BASH_REMATCH[1]}"
-STAGING_VERSION="v0.${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
 
 mkdir -p "$CACHE_ROOT"
 WORK="$(mktemp -d "$CACHE_ROOT/.build.XXXXXX")"
@@ -89,59 +86,12 @@ export CGO_ENABLED=0
 export GOFLAGS="-mod=mod -buildvcs=false"
 JOBS="${VIGIL_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 
-# Print the GoMod path of module@version (downloads it into the module cache).
-gomod_of() {
-  GOFLAGS= "$GO" mod download -json "$1" \
-    | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p'
-}
-# Print the `go` directive of a go.mod file.
-go_directive() { sed -n 's/^go \([0-9.]*\).*/\1/p' "$1" | head -n1; }
-
-# Write a wrapper module in $1 requiring $2@$3; replace each module matched in
-# upstream go.mod $4 by sed expression $5 (which prints module paths) with version $6.
-write_wrapper() {
-  local dir="$1" mod="$2" ver="$3" upstream="$4" expr="$5" repl_ver="$6" m
-  mkdir -p "$dir"
-  {
-    echo "module vigil.local/k8s-assets/$(basename "$dir")"
-    echo
-    echo "go $(go_directive "$upstream")"
-    echo
-    echo "require $mod $ver"
-    echo
-    echo "replace ("
-    for m in $(sed -n "$expr" "$upstream"); do
-      echo "	$m => $m $repl_ver"
-    done
-    echo ")"
-  } >"$dir/go.mod"
-  # A build-tagged file that imports the commands keeps `go mod tidy` honest.
-  printf '//go:build tools\n\npackage tools\n' >"$dir/tools.go"
-}
+# shellcheck source=lib/gomod.sh
+source "$(dirname "$0")/lib/gomod.sh"
 
 build_kubernetes() {
-  local gomod dir ldflags date pkg
-  log "downloading k8s.io/kubernetes@$K8S_VERSION"
-  gomod="$(gomod_of "k8s.io/kubernetes@$K8S_VERSION")"
-  [[ -f "$gomod" ]] || die "could not download k8s.io/kubernetes@$K8S_VERSION"
-  dir="$WORK/kubernetes"
-  write_wrapper "$dir" k8s.io/kubernetes "$K8S_VERSION" "$gomod" \
-    's#^[[:space:]]*\(k8s.io/[^ ]*\) => \./staging/.*#\1#p' "$STAGING_VERSION"
-  log "wrapper replaces $(grep -c ' => ' "$dir/go.mod") staging modules with $STAGING_VERSION"
-  for pkg in kube-apiserver kube-controller-manager kubectl; do
-    printf 'import _ "k8s.io/kubernetes/cmd/%s"\n' "$pkg" >>"$dir/tools.go"
-  done
-  date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  ldflags="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$K8S_MINOR"
-    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
-  done
-  (cd "$dir" && "$GO" mod tidy -e >&2)
-  log "compiling kube-apiserver, kube-controller-manager, kubectl (-p $JOBS; takes a while)"
-  (cd "$dir" && "$GO" build -p "$JOBS" -trimpath -tags selinux,notest -ldflags "$ldflags" \
-    -o "$OUT/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kubectl >&2)
+  log "compiling kube-apiserver, kube-controller-manager, kubectl $K8S_VERSION (-p $JOBS; takes a while)"
+  build_kubernetes_cmds "$K8S_VERSION" "$OUT" "$WORK" kube-apiserver kube-controller-manager kubectl
 }
 
 build_etcd() {
