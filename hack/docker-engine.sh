@@ -19,6 +19,13 @@
 #   VIGIL_DOCKER_STORAGE_DRIVER=vfs|overlay2 forces one. Each driver keeps its own images.
 # - No bridge, no iptables: run containers (and `docker build`) with `--network=host` and
 #   bind services to 127.0.0.1.
+# - VIGIL_DOCKER_NETNS=NAME runs the engine for kind clusters instead (hack/kind/engine.sh):
+#   in a network namespace of its own, made here and deleted by `stop`, where it may create
+#   bridges and iptables rules without touching the host's (two dockerds in one namespace
+#   fight over docker0 and the DOCKER chains; a dockerd with iptables on the host would set
+#   FORWARD to DROP); `stop` unmounts what it leaves. Its default runtime is hack/kind/runc-fit-caps, which lets
+#   privileged containers (kind nodes) start on machines whose bounding set lacks a
+#   capability. Nothing in that namespace reaches the internet: it is for local images only.
 # - The data root lives in the cache dir, so images and BuildKit's cache survive between
 #   runs (a warm rebuild takes seconds). `docker system prune` trims it; removing the dir
 #   after `stop` resets it.
@@ -41,6 +48,8 @@ EXEC_ROOT="$ENGINE_DIR/exec"
 DOCKER="${VIGIL_DOCKER_CLIENT:-/usr/bin/docker}"
 DOCKERD="${VIGIL_DOCKERD:-$(command -v dockerd || echo /usr/sbin/dockerd)}"
 START_TIMEOUT="${VIGIL_DOCKER_START_TIMEOUT:-60}"
+NETNS="${VIGIL_DOCKER_NETNS:-}"
+RUNC_WRAPPER="$(cd "$(dirname "$0")" && pwd)/kind/runc-fit-caps"
 
 log() { printf 'docker-engine: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -102,12 +111,20 @@ start() {
     local driver
     driver="$(storage_driver)"
     [[ -f "$LOG" ]] && mv -f "$LOG" "$LOG.1"  # keep one previous log, not all of them
-    log "starting dockerd, storage driver $driver (log: $LOG)"
+    log "starting dockerd, storage driver $driver${NETNS:+, network namespace $NETNS} (log: $LOG)"
+    local wrap=() network=(--iptables=false --ip-masq=false --bridge=none)
+    if [[ -n "$NETNS" ]]; then
+      ip netns list | grep -qx "$NETNS\( .*\)\?" || ip netns add "$NETNS"
+      ip -n "$NETNS" link set lo up
+      # nsenter, not `ip netns exec`: that one also remounts /sys, and the cgroup mounts with it.
+      wrap=(nsenter --net="/run/netns/$NETNS")
+      network=(--add-runtime "vigil-runc=$RUNC_WRAPPER" --default-runtime vigil-runc)
+    fi
     # setsid + nohup: the daemon must not die with the shell or the test that started it.
     # (Without job control a background job is no group leader, so setsid execs in place
-    # and $! is dockerd's own pid.)
-    setsid nohup "$DOCKERD" \
-      --storage-driver="$driver" --iptables=false --ip-masq=false --bridge=none \
+    # and $! is dockerd's own pid; `ip netns exec` execs in place too.)
+    "${wrap[@]}" setsid nohup "$DOCKERD" \
+      --storage-driver="$driver" "${network[@]}" \
       -H "unix://$SOCK" --data-root "$DATA_ROOT" --exec-root "$EXEC_ROOT" --pidfile "$PIDFILE" \
       >>"$LOG" 2>&1 </dev/null &
     launched=$!
@@ -133,6 +150,7 @@ stop() {
   if ! pid="$(running_pid)"; then
     log "not running"
     rm -f "$PIDFILE"
+    delete_netns
     return 0
   fi
   log "stopping dockerd pid $pid"
@@ -155,6 +173,12 @@ stop() {
       umount "$mounted" 2>/dev/null || log "could not unmount $mounted"
     fi
   done
+  delete_netns
+}
+
+delete_netns() {
+  [[ -n "$NETNS" ]] && ip netns list | grep -qx "$NETNS\( .*\)\?" || return 0
+  ip netns delete "$NETNS" && log "deleted network namespace $NETNS"
 }
 
 case "${1:-start}" in
