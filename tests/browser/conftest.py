@@ -6,8 +6,7 @@ Content-Security-Policy, redirects and cookies. The embedded configuration (SQLi
 in-process Redis stand-ins) keeps it self-contained; because the stand-ins live
 in one process, gunicorn runs one worker with threads.
 
-Why Debian's /usr/bin/chromium: Playwright's own browser download cannot work
-here. The launch flags keep Chromium from talking to anything but the test server.
+Chromium itself comes from tests/support/chromium.py (shared with tests/e2e).
 """
 from __future__ import annotations
 
@@ -21,13 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.chromium import headless_chromium
+from tests.support.chromium import login as sign_in
 from tests.support.servers import ROOT, Gunicorn
-from tests.support.services import service_missing
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync",
-                 "--disable-quic"]
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "browser-test-password"
 SCREENS_COPY_DIR = Path("/tmp/vigil-screens")
@@ -66,17 +62,8 @@ def server(tmp_path_factory) -> Server:
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium per session; skipped (laptop) or failed (CI) when absent."""
-    if not os.access(CHROMIUM, os.X_OK):
-        service_missing(f"{CHROMIUM} not found (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        service_missing("the playwright package is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @dataclass
@@ -134,6 +121,4 @@ def screenshot(page, tmp_path):
 
 def login(page, password: str = ADMIN_PASSWORD, *, user: str = ADMIN_USER) -> None:
     """Fill and submit the sign-in form on the current page (the login page)."""
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, password, user=user)
