@@ -47,8 +47,9 @@ DOCKER="${DOCKER:-/usr/bin/docker}"
 REBUILD=0
 case "${1:-}" in
   --rebuild) REBUILD=1 ;;
+  --print-mirror) printf '%s\n' "$MIRROR"; exit 0 ;;  # for hack/kind/node-image.sh
   "") ;;
-  *) echo "usage: $0 [--rebuild]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--rebuild|--print-mirror]" >&2; exit 2 ;;
 esac
 
 log() { printf 'base-image: %s\n' "$*" >&2; }
