@@ -1,7 +1,8 @@
 """The chart and the kustomize overlays against a real kube-apiserver (tests/k8s fixtures):
 server-side apply accepts them, every pod template is admitted in a namespace that
 enforces the "restricted" Pod Security Standard, the Role lets the app's own Lease client
-and nothing more through, and `helm upgrade` keeps the generated secrets (lookup).
+and nothing more through, and `helm install` with no values at all works and `helm upgrade`
+keeps its generated secrets (lookup).
 There is no kubelet: pods are stored, never run."""
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.k8s.fixtures import api_status
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.k8s
-CONFIGS = {"dev": (DEV, None), "prod": (PROD, None), "existing-secret": (EXISTING, None),
+CONFIGS = {"zero-values": ((), None), "dev": (DEV, None), "prod": (PROD, None), "existing-secret": (EXISTING, None),
            "prod-plain-migrations": (PROD, {"migrations.asHook": False}),
            "skaffold-dev": (DEV, {"podSecurity.readOnlyRootFilesystem": False})}
 
@@ -31,7 +32,7 @@ def apply(control_plane, text: str, namespace: str | None = None) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize("config", ["dev", "prod", "existing-secret", "prod-plain-migrations"])
+@pytest.mark.parametrize("config", ["zero-values", "dev", "prod", "existing-secret", "prod-plain-migrations"])
 def test_rendered_chart_is_accepted_by_server_side_apply(control_plane, namespace, config):
     files, values = CONFIGS[config]
     text = render_text(files, values, namespace=namespace)
@@ -57,9 +58,12 @@ def test_kustomize_overlay_is_accepted_by_server_side_apply(control_plane, overl
 
 
 def restrict(kube_client, namespace: str) -> None:
+    """Enforce "restricted" on pods, and warn about workload objects whose pods would not be."""
     k.CoreV1Api(kube_client).patch_namespace(namespace, {"metadata": {"labels": {
         "pod-security.kubernetes.io/enforce": "restricted",
-        "pod-security.kubernetes.io/enforce-version": "latest"}}})
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/warn-version": "latest"}}})
 
 
 def test_restricted_namespace_refuses_a_non_compliant_pod(kube_client, namespace):
@@ -152,32 +156,54 @@ def test_leader_election_off_takes_the_lease_away(control_plane, namespace):
         eventually(forbidden)
 
 
-def test_helm_upgrade_keeps_the_generated_secrets(control_plane, namespace, tmp_path):
-    env = {**os.environ, "HELM_CACHE_HOME": str(tmp_path / "cache"), "HELM_CONFIG_HOME": str(tmp_path / "config"),
-           "HELM_DATA_HOME": str(tmp_path / "data"), "KUBECONFIG": str(control_plane.kubeconfig)}
+def test_zero_values_install_works_and_upgrade_keeps_the_generated_secrets(control_plane, kube_client, namespace,
+                                                                         tmp_path):
+    """`helm install vigil charts/vigil` with no values, hooks and all, in a namespace that
+    enforces (and warns about) "restricted"; `helm upgrade` with no values keeps SECRET_KEY,
+    the admin password, the database password (which must keep matching the datadir on the
+    claim) and the claim itself. No kubelet: the objects are stored, pods never run."""
     import subprocess
 
-    def helm(*args: str) -> None:
+    restrict(kube_client, namespace)
+    env = {**os.environ, "HELM_CACHE_HOME": str(tmp_path / "cache"), "HELM_CONFIG_HOME": str(tmp_path / "config"),
+           "HELM_DATA_HOME": str(tmp_path / "data"), "KUBECONFIG": str(control_plane.kubeconfig)}
+
+    def helm(*args: str) -> str:
         result = subprocess.run([find_tool("helm"), *args, "--namespace", namespace], env=env,
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
+        assert "PodSecurity" not in result.stderr, result.stderr
+        return result.stdout
+
+    core = k.CoreV1Api(kube_client)
 
     def secrets() -> dict[str, str]:
-        core = k.CoreV1Api(control_plane_client)
         data = {k_: base64.b64decode(v).decode() for k_, v in core.read_namespaced_secret("vigil", namespace).data.items()}
         data["mysql"] = base64.b64decode(core.read_namespaced_secret("vigil-mysql", namespace).data["mysql-password"]).decode()
         return data
 
     def annotations() -> dict[str, str]:
-        dep = k.AppsV1Api(control_plane_client).read_namespaced_deployment("vigil", namespace)
-        return dep.spec.template.metadata.annotations
+        return k.AppsV1Api(kube_client).read_namespaced_deployment("vigil", namespace).spec.template.metadata.annotations
 
-    with control_plane.admin_client() as control_plane_client:
-        helm("install", "vigil", str(CHART), "-f", DEV[0], "--no-hooks")
-        first, first_annotations = secrets(), annotations()
-        helm("upgrade", "vigil", str(CHART), "-f", DEV[0], "--no-hooks", "--set", "config.historyDays=7")
-        second, second_annotations = secrets(), annotations()
-    assert second == first, "SECRET_KEY, the admin password and the MySQL password survive upgrades"
-    assert len(first["SECRET_KEY"]) >= 32
+    installed = helm("install", "vigil", str(CHART))
+    assert "THIS INSTALL IS FOR TRYING VIGIL" in installed
+    deployments = {d.metadata.name for d in k.AppsV1Api(kube_client).list_namespaced_deployment(namespace).items}
+    assert deployments == {"vigil", "vigil-mysql", "vigil-redis-cache", "vigil-redis-coordination"}
+    claim = core.read_namespaced_persistent_volume_claim("vigil-mysql", namespace)
+    assert claim.spec.resources.requests["storage"] == "2Gi"
+    assert [j.metadata.name for j in k.BatchV1Api(kube_client).list_namespaced_job(namespace).items][0].startswith(
+        "vigil-migrate-"), "a plain Job: a pre-install hook would wait for a database created after it"
+    first, first_annotations = secrets(), annotations()
+    assert first["DATABASE_URL"] == f"mysql+pymysql://vigil:{first['mysql']}@vigil-mysql:3306/vigil"
+    assert (first["REDIS_URL"], first["REDIS2_URL"]) == ("redis://vigil-redis-cache:6379/0",
+                                                         "redis://vigil-redis-coordination:6379/0")
+    assert len(first["SECRET_KEY"]) >= 32 and len(first["VIGIL_ADMIN_PASSWORD"]) >= 16
+
+    helm("upgrade", "vigil", str(CHART))
+    assert secrets() == first and annotations()["checksum/secret"] == first_annotations["checksum/secret"]
+    helm("upgrade", "vigil", str(CHART), "--set", "config.historyDays=7")
+    second, second_annotations = secrets(), annotations()
+    assert second == first, "SECRET_KEY, the admin password and the database password survive upgrades"
     assert second_annotations["checksum/secret"] == first_annotations["checksum/secret"]
     assert second_annotations["checksum/config"] != first_annotations["checksum/config"]
+    assert core.read_namespaced_persistent_volume_claim("vigil-mysql", namespace).metadata.uid == claim.metadata.uid

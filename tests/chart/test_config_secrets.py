@@ -1,5 +1,6 @@
 """The ConfigMap carries every non-secret setting; the Secret (or an existing one) the
-secrets. No default credentials in production: the chart refuses to render without them."""
+secrets. No default credentials: generated ones, kept across upgrades, or given ones
+(what the chart refuses to render without: test_zero_config.py)."""
 from __future__ import annotations
 
 import base64
@@ -28,7 +29,8 @@ def test_every_variable_the_chart_sets_is_one_the_app_reads():
             names |= {e["name"] for e in c.get("env", [])}
     chart_only = {"VIGIL_SCHEMA_WAIT_TIMEOUT", "VIGIL_SCHEMA_WAIT_INTERVAL",  # init script
                   "VIGIL_URL", "VIGIL_TEST_TIMEOUT",  # helm test script
-                  "MYSQL_DATABASE", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_RANDOM_ROOT_PASSWORD"}
+                  "MYSQL_DATABASE", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_RANDOM_ROOT_PASSWORD",
+                  "MARIADB_AUTO_UPGRADE"}
     assert names - chart_only <= KNOWN_ENV, sorted(names - chart_only - KNOWN_ENV)
 
 
@@ -44,15 +46,6 @@ def test_configmap_maps_values_to_settings():
     assert data["VIGIL_INSTANCE_PATH"].startswith("/tmp/") and data["VIGIL_LOCK_DIR"] == "/tmp"
     assert all(isinstance(v, str) for v in data.values())
     assert not {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "REDIS2_URL", "VIGIL_ADMIN_PASSWORD"} & set(data)
-
-
-def test_production_refuses_to_render_without_a_database_or_redis():
-    assert "database.url is required" in render_error((), {})
-    assert "mysql.enabled=true for development" in render_error((), {})
-    only_db = {"database.url": "mysql+pymysql://u:p@db/vigil"}
-    assert "externalRedis.cacheUrl is required" in render_error((), only_db)
-    assert "externalRedis.coordinationUrl is required" in render_error(
-        (), {**only_db, "externalRedis.cacheUrl": "redis://c:6379/0"})
 
 
 def test_external_urls_go_into_the_secret():

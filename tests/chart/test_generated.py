@@ -69,7 +69,8 @@ def test_base_is_the_chart_without_helm_only_parts():
     assert {o["metadata"]["labels"]["app.kubernetes.io/managed-by"] for o in base} == {"kustomize"}
     assert one(base, "Job")["metadata"]["name"].startswith("vigil-migrate-")
     chart = {(o["kind"], o["metadata"]["name"]) for o in render((), {"existingSecret": "vigil", "tests.enabled": False,
-                                                                      "migrations.asHook": False})}
+                                                                      "migrations.asHook": False, "mysql.enabled": False,
+                                                                      "redis.enabled": False})}
     assert {(o["kind"], o["metadata"]["name"]) for o in base} == chart
 
 

@@ -49,7 +49,25 @@ def test_notes_say_how_to_reach_the_ui_and_get_the_password(tmp_path):
     assert "get secret vigil -o jsonpath='{.data.VIGIL_ADMIN_PASSWORD}' | base64 -d" in text
     assert "helm test vigil -n team-a" in text
     assert "vigil-check-monitors" in text and "get lease vigil-timers" in text
-    assert "development only" in text
+    assert "FOR TRYING VIGIL" in text and "lost with its pod" in text, "dev-values: an emptyDir database"
+
+
+def test_zero_values_notes_say_it_is_for_trying_and_how_to_go_external(tmp_path):
+    text = notes(tmp_path)
+    assert "THIS INSTALL IS FOR TRYING VIGIL, not for production" in text
+    assert "get secret vigil -o jsonpath='{.data.VIGIL_ADMIN_PASSWORD}' | base64 -d" in text
+    assert "PersistentVolumeClaim vigil-mysql; `helm uninstall` deletes it" in text
+    upgrade = text[text.index("helm upgrade vigil CHART -n team-a"):text.index("or keep the URLs")]
+    for value in ("mysql.enabled=false", "database.url=", "redis.enabled=false", "externalRedis.cacheUrl=",
+                  "externalRedis.coordinationUrl="):
+        assert f"--set {value}" in upgrade, value
+    lines = upgrade.rstrip().splitlines()
+    assert all(line.endswith(" \\") for line in lines[:-1]) and not lines[-1].endswith("\\"), \
+        "one command, continued line by line, that runs as printed"
+    assert "existingSecret" in text
+    half = notes(tmp_path / "half", "--set", "redis.enabled=false", "--set", "externalRedis.cacheUrl=redis://c:6379/0",
+                 "--set", "externalRedis.coordinationUrl=redis://k:6379/0")
+    assert "its own MariaDB, with" in half and "--set redis.enabled=false" not in half
 
 
 def test_notes_with_ingress_and_existing_secret(tmp_path):
@@ -59,6 +77,7 @@ def test_notes_with_ingress_and_existing_secret(tmp_path):
     assert "https://vigil.example.com/" in text
     assert "get secret creds -o jsonpath='{.data.VIGIL_ADMIN_PASSWORD}'" in text
     assert "port-forward" not in text
+    assert "TRYING" not in text, "production values: no in-cluster servers, no warning"
 
 
 def test_chart_icon_is_the_app_favicon():

@@ -1,4 +1,4 @@
-"""Optional parts: NetworkPolicy, in-cluster MySQL and Redis (development), the helm test pod
+"""Optional parts: NetworkPolicy, in-cluster MariaDB and Redis (on by default), the helm test pod
 (whose script is also run for real against a live Vigil)."""
 from __future__ import annotations
 
@@ -47,14 +47,15 @@ def test_network_policy_guards_the_in_cluster_servers():
         mysql["ingress"][0]["from"][0]["podSelector"]["matchExpressions"]
 
 
-def test_in_cluster_mysql():
+def test_in_cluster_mariadb():
     objects = render(DEV)
     dep = one(objects, "Deployment", "vigil-mysql")
     assert dep["spec"]["strategy"] == {"type": "Recreate"} and dep["spec"]["replicas"] == 1
     c = container(dep["spec"]["template"]["spec"], "mysql")
-    assert c["image"] == "mysql:8.4"
+    assert c["image"] == "mariadb:11.4"
     env = env_of(c)
     assert env["MYSQL_RANDOM_ROOT_PASSWORD"] == "yes", "no root password is ever stored"
+    assert env["MARIADB_AUTO_UPGRADE"] == "1", "a newer image upgrades an older datadir"
     assert env["MYSQL_PASSWORD"] == {"secretKeyRef": {"name": "vigil-mysql", "key": "mysql-password"}}
     assert (env["MYSQL_DATABASE"], env["MYSQL_USER"]) == ("vigil", "vigil")
     assert {m["mountPath"] for m in c["volumeMounts"]} == {"/var/lib/mysql", "/var/run/mysqld",
@@ -62,9 +63,27 @@ def test_in_cluster_mysql():
     service = one(objects, "Service", "vigil-mysql")
     assert service["spec"]["ports"][0]["port"] == 3306
     assert service["spec"]["selector"] == dep["spec"]["selector"]["matchLabels"]
+    assert not find(objects, "PersistentVolumeClaim"), "dev-values: a throwaway emptyDir"
     data = one(render(DEV, {"mysql.persistence": {"enabled": True, "size": "5Gi", "storageClass": "fast"}}),
                "PersistentVolumeClaim", "vigil-mysql")
     assert data["spec"]["resources"]["requests"]["storage"] == "5Gi" and data["spec"]["storageClassName"] == "fast"
+
+
+@pytest.mark.parametrize("values, images", [
+    (None, {"mysql": "mariadb:11.4", "redis": "redis:7.4"}),
+    ({"mysql.image.repository": "mysql", "mysql.image.tag": "8.4"}, {"mysql": "mysql:8.4", "redis": "redis:7.4"}),
+    ({"mysql.image.repository": "vigil-e2e/mariadb", "mysql.image.tag": "10.11",
+      "redis.image.repository": "vigil-e2e/redis", "redis.image.tag": "7"},
+     {"mysql": "vigil-e2e/mariadb:10.11", "redis": "vigil-e2e/redis:7"}),
+], ids=["official-mariadb", "official-mysql", "offline-images"])
+def test_server_images_are_values(values, images):
+    """hack/kind/service-images.sh's images replace the official ones by two values each."""
+    objects = render((), values)
+    found = {name: container(one(objects, "Deployment", f"vigil-{dep}")["spec"]["template"]["spec"], name)["image"]
+             for name, dep in (("mysql", "mysql"), ("redis", "redis-cache"))}
+    assert found == images
+    coordination = one(objects, "Deployment", "vigil-redis-coordination")["spec"]["template"]["spec"]
+    assert container(coordination, "redis")["image"] == images["redis"]
 
 
 def test_two_in_cluster_redis_with_their_eviction_policies():

@@ -9,6 +9,7 @@ from tests.chart.chart import DEV, EXISTING, PROD, pod_templates, render
 ALLOWED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
                    "projected", "secret"}
 CONFIGS = {
+    "zero-values": ((), None),
     "dev": (DEV, None),
     "prod": (PROD, None),
     "existing-secret": (EXISTING, None),

@@ -96,8 +96,8 @@ so two jobs can never collide. */}}
 {{- end }}
 
 {{/* Migrations run as a Helm hook unless asked not to, or unless the database is the
-in-cluster MySQL: a pre-install hook runs before any release object exists, so it would
-wait forever for a MySQL that is only created after it. */}}
+in-cluster MariaDB: a pre-install hook runs before any release object exists, so it would
+wait forever for a database that is only created after it. */}}
 {{- define "vigil.migrationsAsHook" -}}
 {{- if and .Values.migrations.asHook (not .Values.mysql.enabled) }}true{{ end }}
 {{- end }}
@@ -194,25 +194,81 @@ hook copy all see the same values. */}}
 {{- end }}
 {{- end }}
 
-{{/* Data of the chart's Secret (values are base64-encoded). */}}
+{{/* Where the app's services are, and whether the values say it unambiguously. The
+in-cluster servers are on by default (a zero-values install works); turning one off makes
+its external URL required, and a URL set while the server is on, or beside existingSecret,
+would be silently ignored, so it is refused. Every problem is listed in one error, so a
+production install is fixed in one round, not one value at a time. Included by secret.yaml,
+which always renders. */}}
+{{- define "vigil.checkValues" -}}
+{{- $v := .Values }}
+{{- $missing := list }}
+{{- $conflicts := list }}
+{{- if $v.existingSecret }}
+{{- range $key := list "secretKey" "adminPassword" }}
+{{- if get $v $key }}
+{{- $conflicts = append $conflicts (printf "%s is set but existingSecret=%s is used: put it in that Secret instead" $key $v.existingSecret) }}
+{{- end }}
+{{- end }}
+{{- if $v.database.url }}
+{{- $conflicts = append $conflicts (printf "database.url is set but existingSecret=%s is used: put DATABASE_URL in that Secret instead" $v.existingSecret) }}
+{{- end }}
+{{- if or $v.externalRedis.cacheUrl $v.externalRedis.coordinationUrl }}
+{{- $conflicts = append $conflicts (printf "externalRedis is set but existingSecret=%s is used: put REDIS_URL and REDIS2_URL in that Secret instead" $v.existingSecret) }}
+{{- end }}
+{{- if $v.mysql.enabled }}
+{{- $conflicts = append $conflicts (printf "mysql.enabled=true (the default) runs an in-cluster MariaDB that nothing would use: existingSecret=%s supplies DATABASE_URL. Set mysql.enabled=false" $v.existingSecret) }}
+{{- end }}
+{{- if $v.redis.enabled }}
+{{- $conflicts = append $conflicts (printf "redis.enabled=true (the default) runs in-cluster Redis that nothing would use: existingSecret=%s supplies REDIS_URL and REDIS2_URL. Set redis.enabled=false" $v.existingSecret) }}
+{{- end }}
+{{- else }}
+{{- if $v.mysql.enabled }}
+{{- if $v.database.url }}
+{{- $conflicts = append $conflicts "database.url is set but mysql.enabled=true (the default) would use the in-cluster MariaDB instead: set mysql.enabled=false to use database.url" }}
+{{- end }}
+{{- else if not $v.database.url }}
+{{- $missing = append $missing "database.url (DATABASE_URL: the SQLAlchemy URL of the external database, e.g. mysql+pymysql://vigil:PASSWORD@db.example:3306/vigil), since mysql.enabled=false" }}
+{{- end }}
+{{- if $v.redis.enabled }}
+{{- if or $v.externalRedis.cacheUrl $v.externalRedis.coordinationUrl }}
+{{- $conflicts = append $conflicts "externalRedis is set but redis.enabled=true (the default) would use the in-cluster Redis instead: set redis.enabled=false to use externalRedis" }}
+{{- end }}
+{{- else }}
+{{- if not $v.externalRedis.cacheUrl }}
+{{- $missing = append $missing "externalRedis.cacheUrl (REDIS_URL: the shared cache, may evict, e.g. redis://cache.example:6379/0), since redis.enabled=false" }}
+{{- end }}
+{{- if not $v.externalRedis.coordinationUrl }}
+{{- $missing = append $missing "externalRedis.coordinationUrl (REDIS2_URL: login limits, locks, heartbeats; must not evict, e.g. redis://coord.example:6379/0), since redis.enabled=false" }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if or $missing $conflicts }}
+{{- $lines := list "charts/vigil cannot use these values:" }}
+{{- range $missing }}{{ $lines = append $lines (printf "  - missing: %s" .) }}{{ end }}
+{{- range $conflicts }}{{ $lines = append $lines (printf "  - conflict: %s" .) }}{{ end }}
+{{- if $missing }}
+{{- $lines = append $lines "Set the missing values (the chart's README has a production example), or existingSecret to a Secret holding DATABASE_URL, REDIS_URL and REDIS2_URL, or leave mysql.enabled and redis.enabled at true (the default) to try Vigil with in-cluster servers." }}
+{{- end }}
+{{- fail (join "\n" $lines) }}
+{{- end }}
+{{- end }}
+
+{{/* Data of the chart's Secret (values are base64-encoded); vigil.checkValues has made
+sure the URLs it needs are set. */}}
 {{- define "vigil.secretData" -}}
 {{- include "vigil.ensureGenerated" . }}
 {{- $g := .vigilGenerated }}
 {{- $fullname := include "vigil.fullname" . }}
-{{- $db := "" }}
+{{- $db := .Values.database.url }}
 {{- if .Values.mysql.enabled }}
 {{- $db = printf "mysql+pymysql://%s:%s@%s-mysql:3306/%s" .Values.mysql.auth.username (urlquery $g.mysqlPassword) $fullname .Values.mysql.auth.database }}
-{{- else }}
-{{- $db = required "database.url is required: the SQLAlchemy URL of an external database (e.g. mysql+pymysql://vigil:PASSWORD@db.example:3306/vigil). Or set existingSecret to a Secret holding DATABASE_URL, or mysql.enabled=true for development" .Values.database.url }}
 {{- end }}
-{{- $redis := "" }}
-{{- $redis2 := "" }}
+{{- $redis := .Values.externalRedis.cacheUrl }}
+{{- $redis2 := .Values.externalRedis.coordinationUrl }}
 {{- if .Values.redis.enabled }}
 {{- $redis = printf "redis://%s-redis-cache:6379/0" $fullname }}
 {{- $redis2 = printf "redis://%s-redis-coordination:6379/0" $fullname }}
-{{- else }}
-{{- $redis = required "externalRedis.cacheUrl is required (REDIS_URL, e.g. redis://cache.example:6379/0). Or set existingSecret, or redis.enabled=true for development" .Values.externalRedis.cacheUrl }}
-{{- $redis2 = required "externalRedis.coordinationUrl is required (REDIS2_URL, e.g. redis://coord.example:6379/0). Or set existingSecret, or redis.enabled=true for development" .Values.externalRedis.coordinationUrl }}
 {{- end }}
 SECRET_KEY: {{ $g.secretKey | b64enc | quote }}
 DATABASE_URL: {{ $db | b64enc | quote }}
