@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 
 import click
 import sqlalchemy as sa
@@ -49,6 +50,32 @@ def ensure_admin() -> tuple[User, str | None]:
     db.session.commit()
     user.created = True
     return user, generated
+
+
+@vigil.command("wait-for-database")
+@click.option("--timeout", type=click.FloatRange(min=0), default=300.0, show_default=True,
+              help="Seconds to wait before giving up (exit 1).")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="Seconds between attempts.")
+@with_appcontext
+def wait_for_database_command(timeout: float, interval: float) -> None:
+    """Wait until the database accepts a connection: the migration Job's first step, so a
+    database that is still starting (the chart's in-cluster one, on install) costs a wait,
+    not a failed pod and a retry. Prints the driver's reason, never the URL (it holds the
+    password)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with db.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            click.echo("the database answers")
+            return
+        except sa.exc.DBAPIError as exc:
+            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+        if time.monotonic() >= deadline:
+            raise click.ClickException(f"the database did not answer within {timeout:g} s: {reason}")
+        click.echo(f"waiting for the database: {reason}")
+        time.sleep(interval)
 
 
 @vigil.command("seed")

@@ -32,6 +32,8 @@ def test_hook_by_default():
     assert job["metadata"]["name"] == "vigil-migrate"
     assert job["metadata"]["annotations"] == HOOK_ANNOTATIONS
     assert steps(job) == [
+        ("wait-for-database", ["python", "-m", "flask", "--app", "app", "vigil", "wait-for-database",
+                               "--timeout", "900"]),
         ("db-upgrade", ["python", "-m", "flask", "--app", "app", "db", "upgrade"]),
         ("create-admin", ["python", "-m", "flask", "--app", "app", "vigil", "create-admin"]),
         ("seed", ["python", "-m", "flask", "--app", "app", "vigil", "seed"])]
@@ -86,10 +88,11 @@ def test_in_cluster_mysql_always_gets_a_plain_job():
 
 
 def test_steps_can_be_switched_off():
-    assert [n for n, _ in steps(migration_job(PROD, {"migrations.createAdmin": False}))] == ["db-upgrade", "seed"]
+    names = [n for n, _ in steps(migration_job(PROD, {"migrations.createAdmin": False}))]
+    assert names == ["wait-for-database", "db-upgrade", "seed"]
     only = migration_job(PROD, {"migrations.createAdmin": False, "migrations.seed": False})
-    assert steps(only) == [("db-upgrade", ["python", "-m", "flask", "--app", "app", "db", "upgrade"])]
-    assert "initContainers" not in only["spec"]["template"]["spec"]
+    assert [n for n, _ in steps(only)] == ["wait-for-database", "db-upgrade"]
+    assert only["spec"]["template"]["spec"]["containers"][0]["name"] == "db-upgrade"
 
 
 def run_rendered(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
