@@ -101,7 +101,7 @@ def test_two_in_cluster_redis_with_their_eviction_policies():
 def test_helm_test_pod():
     pod = one(render(PROD), "Pod", "vigil-test-http")
     assert hook(pod) == "test"
-    assert pod["metadata"]["annotations"]["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+    assert pod["metadata"]["annotations"]["helm.sh/hook-delete-policy"] == "before-hook-creation"
     assert pod["spec"]["restartPolicy"] == "Never" and pod["spec"]["automountServiceAccountToken"] is False
     c = container(pod["spec"], "http")
     assert c["image"] == "vigil:0.1.0" and c["args"][:2] == ["python", "-c"]
