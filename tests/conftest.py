@@ -119,3 +119,12 @@ def add_user(app, username: str, password: str = "another long passphrase") -> N
         user.set_password(password)
         db.session.add(user)
         db.session.commit()
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave tests/e2e out of `make test`: it needs the kind cluster that hack/e2e.sh makes
+    (`make e2e`). Named on the command line, it is collected (and then needs its cluster)."""
+    e2e = Path(__file__).parent / "e2e"
+    if collection_path == e2e and not any(str(e2e) in str(Path(arg).resolve()) for arg in config.args):
+        return True
+    return None
