@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test test-unit test-integration test-browser test-k8s test-chart test-image image manifests bench k8s-assets clean
+.PHONY: run test test-unit test-integration test-browser test-k8s test-chart test-image e2e e2e-down image manifests bench k8s-assets clean
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,16 @@ image:
 
 test-image: venv
 	$(BIN)/python -m pytest tests/image $(PYTEST_ARGS)
+
+KEEP ?= 0
+## e2e: the whole system on a real kind cluster (hack/e2e.sh): node image (offline here), chart,
+##      helm test, tests/e2e in Chromium through the ingress. KEEP=1 leaves the cluster up.
+e2e: venv
+	KEEP=$(KEEP) PYTHON=$(abspath $(BIN))/python bash hack/e2e.sh
+
+## e2e-down: remove a cluster that `make e2e KEEP=1` left up
+e2e-down:
+	bash hack/e2e.sh down
 
 ## k8s-assets: build (or reuse) etcd, kube-apiserver, kube-controller-manager, kubectl, helm
 k8s-assets:
