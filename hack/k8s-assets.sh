@@ -2,10 +2,11 @@
 # Build (once) and print the directory of Kubernetes test binaries, envtest style.
 #
 # Why: no kube-apiserver/etcd/kind image can be downloaded on our machines, only Go
-# modules. So we compile etcd, kube-apiserver, kube-controller-manager, kubectl and helm
-# from the Go module proxy and cache them in a directory named by their versions:
+# modules. So we compile etcd, kube-apiserver, kube-controller-manager, kubectl, helm (Helm 4)
+# and helm3 (Helm 3, for the chart tests that cover both majors) from the Go module proxy
+# and cache them in a directory named by their versions:
 #
-#   ${VIGIL_CACHE_DIR:-$HOME/.cache/vigil}/k8s-assets/<k8s>-etcd<etcd>-helm<helm>/
+#   ${VIGIL_CACHE_DIR:-$HOME/.cache/vigil}/k8s-assets/<k8s>-etcd<etcd>-helm<helm>-helm3<helm3>/
 #
 # That directory is what envtest calls KUBEBUILDER_ASSETS (a flat dir of binaries).
 # Its path is the only thing printed on stdout (last line); progress goes to stderr.
@@ -16,10 +17,15 @@
 # - If KUBEBUILDER_ASSETS is already set and holds etcd, kube-apiserver and kubectl, it
 #   is printed and used as is (helm then comes from that dir or PATH).
 # - Cached: returns at once without calling go (measured ~5 ms).
-# - Cold build on 2 cores: measured 10 min 46 s wall (k8s v1.37.2, etcd v3.7.3, helm
-#   v3.22.0; empty Go module and build caches; 2.6 GB peak RSS; leaves 1.3 GB in the
+# - Cold build on 2 cores: measured 10 min 46 s wall with one helm (k8s v1.37.2, etcd v3.7.3,
+#   helm v3.22.0; empty Go module and build caches; 2.6 GB peak RSS; leaves 1.3 GB in the
 #   module cache and 4.4 GB in the Go build cache). With those Go caches warm, a rebuild
 #   into a fresh cache dir took 27 s, so CI may cache either this dir or the Go caches.
+# - The two helms alone, cold (empty Go module and build caches, 2 cores, 2026-12-04):
+#   helm v4.3.2 2 min 46 s, then helm3 v3.21.4 1 min 41 s (reusing what helm 4 left in the
+#   caches): 4 min 28 s together, 1.0 GB peak RSS, 0.8 GB module + 1.7 GB build cache.
+#   With the Go caches warm from the Kubernetes build (they share client-go and friends),
+#   helm took 103 s and helm3 62 s, and the whole rebuild into a new cache dir 177 s.
 # - Atomic: binaries are built in a temp dir next to the cache and renamed into place, so
 #   an interrupted build never leaves a half-filled cache.
 #
@@ -27,14 +33,17 @@
 # modules with ./staging/...). We generate a wrapper module that requires it and
 # replaces every staging module (list read from its own go.mod) by the published
 # k8s.io/<x> v0.Y.Z. etcd's server module does the same with ../api etc.
-# Versions can be overridden (VIGIL_K8S_VERSION, VIGIL_ETCD_VERSION, VIGIL_HELM_VERSION)
+# Versions can be overridden (VIGIL_K8S_VERSION, VIGIL_ETCD_VERSION, VIGIL_HELM_VERSION,
+# VIGIL_HELM3_VERSION)
 # but the pins below are the ones that were built and tested.
 set -euo pipefail
 
 K8S_VERSION="${VIGIL_K8S_VERSION:-v1.37.2}"
 # etcd minor follows the etcd client that this Kubernetes release's go.mod requires.
 ETCD_VERSION="${VIGIL_ETCD_VERSION:-v3.7.3}"
-HELM_VERSION="${VIGIL_HELM_VERSION:-v3.22.0}"
+# Approved Helm releases only (v3.22.0 is served by the proxy but is not one).
+HELM_VERSION="${VIGIL_HELM_VERSION:-v4.3.2}"    # `helm`: Helm 4, what the project uses
+HELM3_VERSION="${VIGIL_HELM3_VERSION:-v3.21.4}" # `helm3`: Helm 3, lint/template coverage
 
 CHECK_ONLY=0
 case "${1:-}" in
@@ -59,8 +68,8 @@ if [[ -n "${KUBEBUILDER_ASSETS:-}" ]] && has_bins "$KUBEBUILDER_ASSETS" etcd kub
 fi
 
 CACHE_ROOT="${VIGIL_CACHE_DIR:-$HOME/.cache/vigil}/k8s-assets"
-DEST="$CACHE_ROOT/${K8S_VERSION}-etcd${ETCD_VERSION}-helm${HELM_VERSION}"
-BINS=(etcd kube-apiserver kube-controller-manager kubectl helm)
+DEST="$CACHE_ROOT/${K8S_VERSION}-etcd${ETCD_VERSION}-helm${HELM_VERSION}-helm3${HELM3_VERSION}"
+BINS=(etcd kube-apiserver kube-controller-manager kubectl helm helm3)
 
 # 2. Cache hit: no go invocation at all.
 if has_bins "$DEST" "${BINS[@]}"; then
@@ -110,27 +119,38 @@ build_etcd() {
   (cd "$dir" && "$GO" build -p "$JOBS" -trimpath -ldflags "-s -w" -o "$OUT/etcd" go.etcd.io/etcd/server/v3 >&2)
 }
 
-build_helm() {
-  local v="helm.sh/helm/v3/internal/version" k8s_minor
-  # Helm's Makefile stamps its version and the Kubernetes version it assumes for
-  # `helm template` (.Capabilities.KubeVersion); use the client-go minor it was built with.
-  k8s_minor="$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' \
-    "$(gomod_of "helm.sh/helm/v3@$HELM_VERSION")" | head -n1)"
-  log "compiling helm $HELM_VERSION"
-  GOFLAGS=-buildvcs=false GOBIN="$OUT" "$GO" install -p "$JOBS" -trimpath -ldflags "-s -w \
-    -X $v.version=$HELM_VERSION -X $v.gitTreeState=clean \
-    -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor \
-    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor" \
-    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
+# `go install` works for helm (its go.mod has no replace directives). Stamp what helm's
+# Makefile stamps for a release: the version and a clean tree.
+build_helm() { # major version binary-name
+  local major="$1" version="$2" name="$3" mod="helm.sh/helm/$1" bin="$WORK/gobin-$3" ldflags k8s_minor t=$SECONDS
+  ldflags="-s -w -X $mod/internal/version.version=$version -X $mod/internal/version.gitTreeState=clean"
+  if [[ "$major" == v3 ]]; then
+    # Helm 3 takes the Kubernetes version it assumes for `helm template`
+    # (.Capabilities.KubeVersion) from ldflags: the client-go minor it was built with.
+    # Helm 4 reads that from the binary's build info itself.
+    k8s_minor="$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' \
+      "$(gomod_of "$mod@$version")" | head -n1)"
+    [[ -n "$k8s_minor" ]] || die "could not read client-go's version from $mod@$version's go.mod"
+    ldflags+=" -X $mod/pkg/lint/rules.k8sVersionMajor=1 -X $mod/pkg/lint/rules.k8sVersionMinor=$k8s_minor"
+    ldflags+=" -X $mod/pkg/chartutil.k8sVersionMajor=1 -X $mod/pkg/chartutil.k8sVersionMinor=$k8s_minor"
+  fi
+  log "compiling $name ($mod $version)"
+  # Each into its own GOBIN: both commands are named helm.
+  GOFLAGS=-buildvcs=false GOBIN="$bin" "$GO" install -p "$JOBS" -trimpath -ldflags "$ldflags" \
+    "$mod/cmd/helm@$version" >&2
+  mv "$bin/helm" "$OUT/$name"
+  log "$name built in $((SECONDS - t)) s"
 }
 
-log "building into $DEST (cold build: ~11-15 min on 2 cores)"
+log "building into $DEST (cold build: ~12-16 min on 2 cores)"
 build_etcd
-build_helm
+build_helm v4 "$HELM_VERSION" helm
+build_helm v3 "$HELM3_VERSION" helm3
 build_kubernetes
 "$OUT/kube-apiserver" --version >&2
 "$OUT/etcd" --version >&2
 "$OUT/helm" version --short >&2
+"$OUT/helm3" version --short >&2
 has_bins "$OUT" "${BINS[@]}" || die "build finished without all of ${BINS[*]}"
 
 # Atomic publish: rename the finished dir into place (same filesystem). A concurrent

@@ -10,14 +10,17 @@
 #   (images/base/files), which hack/kind/node-image.sh copies.
 # - kubelet, kubeadm, kube-proxy, kube-scheduler: k8s.io/kubernetes through the same wrapper
 #   module as hack/k8s-assets.sh (hack/lib/gomod.sh); kube-apiserver, kube-controller-manager,
-#   kubectl, etcd and helm are copied from hack/k8s-assets.sh's directory (one build of each).
+#   kubectl and etcd are copied from hack/k8s-assets.sh's directory (one build of each). helm
+#   is not copied: it runs on the host, not in the node (take it from hack/k8s-assets.sh).
 # - containerd, containerd-shim-runc-v2, ctr, crictl, coredns: `go install` (their go.mod
 #   have no replace directives). CGO off: static binaries that run in any image.
 # - pause: Kubernetes' own build/pause/linux/pause.c, compiled static with the host's gcc.
 # - runc and the CNI plugins are Debian's packages inside the node (hack/kind/node-image.sh).
 #
-# Cached in ${VIGIL_CACHE_DIR:-$HOME/.cache/vigil}/kind/assets-<versions>/; a cache hit makes
-# no go call. Built in a temp dir renamed into place, so an interrupted build leaves nothing.
+# Cached in ${VIGIL_CACHE_DIR:-$HOME/.cache/vigil}/kind/assets-<versions>-<k8s-assets dir>/:
+# the name ends with the basename of hack/k8s-assets.sh's directory (which names its k8s, etcd
+# and helm versions), so a change there rebuilds this too. A cache hit makes no go call, and
+# --check never builds (not even hack/k8s-assets.sh: it asks that with --check as well). Built in a temp dir renamed into place, so an interrupted build leaves nothing.
 # Measured cold on 2 cores with hack/k8s-assets.sh's Go caches warm: see the README's CI table.
 set -euo pipefail
 
@@ -29,13 +32,19 @@ COREDNS_VERSION="${VIGIL_COREDNS_VERSION:-v1.14.6}"  # the version kubeadm v1.37
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 CACHE_ROOT="${VIGIL_CACHE_DIR:-$HOME/.cache/vigil}/kind"
-DEST="$CACHE_ROOT/assets-${K8S_VERSION}-kind${KIND_VERSION}-containerd${CONTAINERD_VERSION}-crictl${CRICTL_VERSION}-coredns${COREDNS_VERSION}"
 BINS=(kind kubelet kubeadm kube-proxy kube-scheduler kube-apiserver kube-controller-manager kubectl
-      etcd helm containerd containerd-shim-runc-v2 ctr crictl coredns pause)
+      etcd containerd containerd-shim-runc-v2 ctr crictl coredns pause)
 
 log() { printf 'kind-assets: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 complete() { local b; for b in "${BINS[@]}"; do [[ -x "$1/$b" ]] || return 1; done; }
+
+if [[ "${1:-}" == --check ]]; then
+  k8s_dir="$(bash "$HERE/../k8s-assets.sh" --check)" || { log "not built yet: hack/k8s-assets.sh's binaries"; exit 1; }
+else
+  k8s_dir="$(bash "$HERE/../k8s-assets.sh")"
+fi
+DEST="$CACHE_ROOT/assets-${K8S_VERSION}-kind${KIND_VERSION}-containerd${CONTAINERD_VERSION}-crictl${CRICTL_VERSION}-coredns${COREDNS_VERSION}-$(basename "$k8s_dir")"
 
 if complete "$DEST"; then printf '%s\n' "$DEST"; exit 0; fi
 [[ "${1:-}" == --check ]] && { log "not built yet: $DEST"; exit 1; }
@@ -61,8 +70,7 @@ go_install() { # module/cmd@version [ldflags]
     -tags "no_btrfs no_devmapper no_zfs no_aufs" -ldflags "-s -w ${2:-}" "$1" >&2
 }
 
-k8s_dir="$(bash "$HERE/../k8s-assets.sh")"
-for b in kube-apiserver kube-controller-manager kubectl etcd helm; do cp "$k8s_dir/$b" "$OUT/"; done
+for b in kube-apiserver kube-controller-manager kubectl etcd; do cp "$k8s_dir/$b" "$OUT/"; done
 
 go_install "sigs.k8s.io/kind@$KIND_VERSION"
 go_install "github.com/containerd/containerd/v2/cmd/containerd@$CONTAINERD_VERSION" \

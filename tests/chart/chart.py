@@ -1,5 +1,9 @@
 """Rendering charts/vigil for tests: find helm, run `helm template`, pick objects.
 
+`helm` is Helm 4, what the project uses; `helm3` is Helm 3, which the lint test and a
+representative render also run (HELMS), so users of either major are covered. Both come
+from hack/k8s-assets.sh.
+
 `render(values=..., files=...)` returns the parsed objects (hooks and test pods included)
 and is cached per argument set, so the many small assertions stay fast. `render_error`
 returns helm's error text for values that must be refused. `pod_templates` lists every pod
@@ -26,6 +30,7 @@ DEV = (str(CI_VALUES / "dev-values.yaml"),)
 PROD = (str(CI_VALUES / "prod-values.yaml"),)
 EXISTING = (str(CI_VALUES / "existing-secret-values.yaml"),)
 RELEASE = "vigil"
+HELMS = ("helm", "helm3")  # Helm 4 (the default everywhere) and Helm 3
 
 
 @functools.lru_cache(maxsize=1)
@@ -43,7 +48,7 @@ def _assets_dir() -> str | None:
 
 
 def find_tool(name: str) -> str:
-    """`helm` or `kubectl`: PATH, else KUBEBUILDER_ASSETS, else hack/k8s-assets.sh's cache."""
+    """`helm`, `helm3` or `kubectl`: PATH, else KUBEBUILDER_ASSETS, else hack/k8s-assets.sh's cache."""
     found = shutil.which(name)
     if found:
         return found
@@ -65,15 +70,17 @@ def _args(files: Iterable[str], values: dict[str, Any] | None, namespace: str,
     return args
 
 
-def helm(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([find_tool("helm"), *args], capture_output=True, text=True,
+def helm(*args: str, check: bool = True, timeout: float = 60,
+         binary: str = "helm") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([find_tool(binary), *args], capture_output=True, text=True,
                           check=check, timeout=timeout, cwd=REPO)
 
 
 @functools.lru_cache(maxsize=256)
-def _render_text(files: tuple[str, ...], values_json: str, namespace: str, release: str) -> str:
+def _render_text(files: tuple[str, ...], values_json: str, namespace: str, release: str,
+                 binary: str) -> str:
     args = _args(files, json.loads(values_json), namespace, release)
-    result = helm(*args, check=False)
+    result = helm(*args, check=False, binary=binary)
     if result.returncode != 0:
         raise RenderError(result.stderr)
     return result.stdout
@@ -84,14 +91,14 @@ class RenderError(Exception):
 
 
 def render_text(files: Iterable[str] = DEV, values: dict[str, Any] | None = None, *,
-                namespace: str = "default", release: str = RELEASE) -> str:
-    return _render_text(tuple(files), json.dumps(values or {}, sort_keys=True), namespace, release)
+                namespace: str = "default", release: str = RELEASE, binary: str = "helm") -> str:
+    return _render_text(tuple(files), json.dumps(values or {}, sort_keys=True), namespace, release, binary)
 
 
 def render(files: Iterable[str] = DEV, values: dict[str, Any] | None = None, *,
-           namespace: str = "default", release: str = RELEASE) -> list[dict[str, Any]]:
+           namespace: str = "default", release: str = RELEASE, binary: str = "helm") -> list[dict[str, Any]]:
     """Every object `helm template` prints (hooks and test pods included)."""
-    text = render_text(files, values, namespace=namespace, release=release)
+    text = render_text(files, values, namespace=namespace, release=release, binary=binary)
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
