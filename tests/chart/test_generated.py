@@ -1,5 +1,5 @@
-"""Generated files are not stale (the drift test), the kustomize overlays build into what
-they promise, and skaffold.yaml points at things that exist."""
+"""Generated files are not stale (the drift test), and the kustomize overlays build into
+what they promise. (skaffold.yaml: tests/chart/test_skaffold.py.)"""
 from __future__ import annotations
 
 import filecmp
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.chart.chart import CHART, REPO, find, find_tool, hook, one, render, schema
+from tests.chart.chart import CHART, REPO, find, find_tool, hook, one, render
 
 GENERATED = ["cronjobs", "k8s/base", "k8s/components/dev-services", "k8s/components/autoscaling"]
 
@@ -143,41 +143,3 @@ def test_prod_overlay():
               for c in o["spec"]["template"]["spec"]["containers"]}
     assert images == {"registry.example.com/vigil:0.1.0"}
     assert one(objects, "RoleBinding")["subjects"][0]["namespace"] == "vigil"
-
-
-def skaffold() -> dict:
-    return yaml.safe_load((REPO / "skaffold.yaml").read_text())
-
-
-def test_skaffold_config_points_at_real_things():
-    config = skaffold()
-    assert config["apiVersion"] == "skaffold/v4beta11" and config["kind"] == "Config"
-    artifact = config["build"]["artifacts"][0]
-    assert artifact["image"] == "vigil" and config["build"]["local"]["push"] is False
-    for rule in artifact["sync"]["manual"]:
-        assert glob.glob(str(REPO / rule["src"]), recursive=True), rule["src"]
-    assert {r["src"] for r in artifact["sync"]["manual"]} == {"app/templates/**", "app/static/**"}
-    release = config["deploy"]["helm"]["releases"][0]
-    assert (REPO / release["chartPath"] / "Chart.yaml").exists()
-    assert release["setValueTemplates"] == {"image.repository": "{{.IMAGE_REPO_vigil}}",
-                                            "image.tag": "{{.IMAGE_TAG_vigil}}"}
-    props = schema()["properties"]
-    for key in list(release["setValueTemplates"]) + list(release["setValues"]):
-        node = {"properties": props}
-        for part in key.split("."):
-            node = node["properties"][part]
-    profiles = {p["name"]: p for p in config["profiles"]}
-    for path in profiles["kustomize"]["manifests"]["kustomize"]["paths"]:
-        assert (REPO / path / "kustomization.yaml").exists()
-    assert profiles["ca"]["patches"][0]["value"][0]["id"] == "pip_ca"
-    forward = config["portForward"][0]
-    assert (forward["resourceType"], forward["resourceName"], forward["port"]) == ("service", "vigil", 80)
-
-
-def test_skaffold_helm_values_render():
-    release = skaffold()["deploy"]["helm"]["releases"][0]
-    values = {k: yaml.safe_load(v) for k, v in release["setValues"].items()}  # helm --set typing
-    values.update({"image.repository": "vigil", "image.tag": "dev-abc123"})
-    objects = render((), values, namespace=release["namespace"])
-    assert one(objects, "Deployment", "vigil")["spec"]["template"]["spec"]["containers"][0]["image"] == "vigil:dev-abc123"
-    assert one(objects, "Service", skaffold()["portForward"][0]["resourceName"])
