@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.extensions import cache, db
-from app.models import CheckResult, Monitor, iso_utc, utcnow
+from app.models import CheckResult, Monitor, failed_checks_sum, iso_utc, utcnow
 from app.monitoring.stats import uptime_percent
 
 SUMMARY_KEY = "dashboard-summary"
@@ -69,11 +69,10 @@ def build_summary(now: datetime | None = None) -> dict[str, Any]:
 
 def _window_counts(since: datetime) -> dict[int, tuple[int, int]]:
     """monitor id -> (checks, failures) since `since`, in one grouped query."""
-    failures = sa.func.sum(sa.case((CheckResult.ok.is_(False), 1), else_=0))
-    query = (sa.select(CheckResult.monitor_id, sa.func.count(), failures)
+    query = (sa.select(CheckResult.monitor_id, sa.func.count(), failed_checks_sum())
              .where(CheckResult.checked_at >= since)
              .group_by(CheckResult.monitor_id))
-    return {mid: (int(total), int(failed or 0)) for mid, total, failed in db.session.execute(query)}
+    return {mid: (total, failed or 0) for mid, total, failed in db.session.execute(query)}
 
 
 def _recent_latencies(monitor_ids: list[int]) -> dict[int, list[float | None]]:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.dashboard import invalidate_summary
 from app.extensions import db
-from app.models import CheckResult, Incident, Monitor, utcnow
+from app.models import CheckResult, Incident, Monitor, failed_checks_sum, utcnow
 from app.monitoring.stats import percentile, uptime_percent
 
 EDITABLE = ("name", "url", "method", "interval_minutes", "timeout_seconds",
@@ -88,7 +88,7 @@ def detail(monitor: Monitor, now: datetime | None = None) -> dict[str, Any]:
     for days_back in range(13, -1, -1):
         start = (now - timedelta(days=days_back)).replace(hour=0, minute=0, second=0, microsecond=0)
         total, failed = db.session.execute(
-            sa.select(sa.func.count(), sa.func.sum(sa.case((CheckResult.ok.is_(False), 1), else_=0)))
+            sa.select(sa.func.count(), failed_checks_sum())
             .where(CheckResult.monitor_id == monitor.id, CheckResult.checked_at >= start,
                    CheckResult.checked_at < start + timedelta(days=1))).one()
         daily.append({"day": start.date().isoformat(), "uptime": uptime_percent(total, failed or 0),

@@ -88,3 +88,10 @@ class HourlyRollup(Base):
     p50_ms: Mapped[float | None] = mapped_column(sa.Float, default=None)
     p95_ms: Mapped[float | None] = mapped_column(sa.Float, default=None)
     p99_ms: Mapped[float | None] = mapped_column(sa.Float, default=None)
+
+
+def failed_checks_sum() -> sa.ColumnElement[int]:
+    """SUM of failed checks, as an integer: MySQL and MariaDB return SUM() as DECIMAL, which
+    Python's float arithmetic refuses (the detail page answered 500 on MariaDB; SQLite, the
+    unit tests' database, returns an int)."""
+    return sa.cast(sa.func.sum(sa.case((CheckResult.ok.is_(False), 1), else_=0)), sa.Integer)

@@ -108,3 +108,21 @@ def test_write_api_with_a_token_on_mariadb(mysql_app):
                              .where(CheckResult.monitor_id == monitor_id)) == 0
     api_tokens.revoke(api_tokens.list_tokens()[0].id)
     assert client.post("/api/v1/monitors", json={**body, "name": "later"}, headers=auth).status_code == 401
+
+
+def test_detail_and_dashboard_with_failed_checks_on_mariadb(mysql_app):
+    """MariaDB returns SUM() as DECIMAL, which float arithmetic refuses: the detail page
+    answered 500 for any monitor with a failed check (found on the kind cluster)."""
+    from app.models import CheckResult
+
+    monitor = Monitor(name="flaky", url="http://127.0.0.1:9/")
+    db.session.add(monitor)
+    db.session.flush()
+    db.session.add_all([CheckResult(monitor_id=monitor.id, ok=ok, status_code=200 if ok else None,
+                                    latency_ms=5.0) for ok in (True, False, False, True)])
+    db.session.commit()
+    client = mysql_app.test_client()
+    detail = client.get(f"/monitors/{monitor.id}")
+    assert detail.status_code == 200
+    assert "50.0" in detail.get_data(as_text=True) or "50 %" in detail.get_data(as_text=True)
+    assert client.get("/").status_code == 200
