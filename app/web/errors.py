@@ -43,4 +43,4 @@ def _http_error(error: HTTPException):
 
 def _unexpected(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
-    return _respond(500, InternalServerError.name, "Something went wrong on our side. It has been logged.")
+    return _respond(500, InternalServerError().name, "Something went wrong on our side. It has been logged.")
