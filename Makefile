@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test test-unit test-integration test-browser test-k8s test-chart test-image e2e e2e-down image manifests bench k8s-assets clean
+.PHONY: run test test-unit test-integration test-browser test-k8s test-chart test-image e2e e2e-full e2e-down image manifests bench k8s-assets clean
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ KEEP ?= 0
 ##      helm test, tests/e2e in Chromium through the ingress. KEEP=1 leaves the cluster up.
 e2e: venv
 	KEEP=$(KEEP) PYTHON=$(abspath $(BIN))/python bash hack/e2e.sh
+
+## e2e-full: make e2e plus scenario 8 (metrics-server, the HPA scaling out and back in: ~10 min more)
+e2e-full: venv
+	E2E_FULL=1 KEEP=$(KEEP) PYTHON=$(abspath $(BIN))/python bash hack/e2e.sh
 
 ## e2e-down: remove a cluster that `make e2e KEEP=1` left up
 e2e-down:

@@ -3,6 +3,7 @@
 #
 #   make e2e                 # or: bash hack/e2e.sh
 #   make e2e KEEP=1          # leave the cluster up and say how to reach it
+#   make e2e-full            # also scenario 8: metrics-server and the HPA (E2E_FULL=1)
 #
 # 1. a kind cluster: offline (our machines) from a node image assembled by
 #    hack/kind/node-image.sh, in a Docker engine with a network namespace of its own
@@ -23,6 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 KEEP="${KEEP:-0}"
+FULL="${E2E_FULL:-0}"
 CLUSTER="${VIGIL_E2E_CLUSTER:-vigil-e2e}"
 NAMESPACE="${VIGIL_E2E_NAMESPACE:-vigil}"
 RELEASE=vigil
@@ -84,7 +86,9 @@ HOW
   step "teardown"
   cluster "$KIND" delete cluster --name "$CLUSTER" >&2 || true
   ((OFFLINE)) && bash hack/kind/engine.sh stop || true
-  bash hack/kind/host-state.sh restore "$STATE/host-sysctls" || true
+  # The snapshot is kept until a teardown restored it: a run that was killed leaves it for
+  # the next one, whose teardown then restores the host as it was before either.
+  bash hack/kind/host-state.sh restore "$STATE/host-sysctls" && rm -f "$STATE/host-sysctls"
   exit "$status"
 }
 
@@ -115,6 +119,10 @@ if ((OFFLINE)); then
   mapfile -t service_images < <(DOCKER_HOST="$BUILD_DOCKER_HOST" bash hack/kind/service-images.sh)
   TRAEFIK_IMAGE="$(DOCKER_HOST="$BUILD_DOCKER_HOST" bash hack/kind/traefik.sh)"
   images+=("${service_images[@]}" "$TRAEFIK_IMAGE")
+  if ((FULL)); then
+    METRICS_IMAGE="$(DOCKER_HOST="$BUILD_DOCKER_HOST" bash hack/kind/metrics-server.sh)"
+    images+=("$METRICS_IMAGE")
+  fi
   VALUES_OFFLINE=(-f hack/kind/values-offline.yaml)
 else
   TRAEFIK_IMAGE="${VIGIL_E2E_TRAEFIK_IMAGE:-docker.io/traefik:v3.7}"
@@ -137,6 +145,12 @@ step "ingress controller (Traefik)"
 sed "s#TRAEFIK_IMAGE#$TRAEFIK_IMAGE#" hack/kind/traefik.yaml | cluster "$KUBECTL" apply -f - >&2
 cluster "$KUBECTL" -n traefik rollout status deploy/traefik --timeout=180s >&2
 
+if ((FULL)); then
+  step "metrics-server (for the HPA scenario)"
+  bash hack/kind/metrics-server.sh --manifests "$STATE/metrics-server" "${METRICS_IMAGE:-registry.k8s.io/metrics-server/metrics-server:v0.8.0}"
+  cluster "$KUBECTL" apply -k "$STATE/metrics-server" >&2
+fi
+
 step "helm install"
 cluster "$KUBECTL" create namespace "$NAMESPACE" >&2
 cluster "$KUBECTL" label namespace "$NAMESPACE" pod-security.kubernetes.io/enforce=restricted >&2
@@ -157,6 +171,6 @@ step "e2e suite"
 cluster env VIGIL_E2E_FIGURES="$FIGURES" VIGIL_E2E_KUBECONFIG="$KUBECONFIG" VIGIL_E2E_NAMESPACE="$NAMESPACE" VIGIL_E2E_RELEASE="$RELEASE" \
   VIGIL_E2E_URL="http://127.0.0.1:$PORT" VIGIL_E2E_HOST=vigil.localhost VIGIL_E2E_TAG="$TAG" \
   VIGIL_E2E_KUBECTL="$KUBECTL" VIGIL_E2E_HELM="$HELM" VIGIL_E2E_VALUES="hack/kind/values.yaml ${VALUES_OFFLINE[*]:1}" \
-  "$PYTHON" -m pytest tests/e2e ${PYTEST_ARGS:-}
+  "$PYTHON" -m pytest tests/e2e -m "$( ((FULL)) && echo 'full or not full' || echo 'not full')" ${PYTEST_ARGS:-}
 step "done"
 cat "$FIGURES" >&2
