@@ -15,7 +15,8 @@
 #
 # Build (BuildKit is required: DOCKER_BUILDKIT=1 with Debian's docker 20.10, or buildx):
 #
-#   DOCKER_BUILDKIT=1 docker build -t vigil:dev .
+#   DOCKER_BUILDKIT=1 docker build -t vigil:dev .                          # production: the last stage, `runtime`
+#   DOCKER_BUILDKIT=1 docker build --target development -t vigil:sync .   # skaffold dev's image (file sync)
 #
 # On our own machines (no registry, no Docker daemon) `make image` does it all: it starts
 # a private engine (hack/docker-engine.sh; it has no bridge network, so builds and
@@ -23,7 +24,7 @@
 # passes the machine's pip CA bundle as below.
 #
 # Build arguments:
-#   BASE_IMAGE           base of both stages (default python:3.12-slim). Any Debian-like
+#   BASE_IMAGE           base of every stage (default python:3.12-slim). Any Debian-like
 #                        image with python3 and its venv module works, e.g. the one
 #                        hack/base-image.sh makes with debootstrap when no registry can be
 #                        reached: --build-arg BASE_IMAGE=vigil-base:bookworm
@@ -87,19 +88,8 @@ COPY migrations/ migrations/
 COPY app/ app/
 RUN /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /app
 
-# ---- runtime: the base, the venv and the app; no compiler, no pip, no pip cache ---------
-FROM ${BASE_IMAGE} AS runtime
-
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG SOURCE_URL=""
-ARG LICENSES=NOASSERTION
-LABEL org.opencontainers.image.title="vigil" \
-      org.opencontainers.image.description="Vigil, an uptime and health monitor for HTTP endpoints (Flask, gunicorn); web, jobs and migrations in one image" \
-      org.opencontainers.image.source="${SOURCE_URL}" \
-      org.opencontainers.image.licenses="${LICENSES}" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}"
+# ---- runtime-base: what both final stages share (the base, the user, the venv) --------
+FROM ${BASE_IMAGE} AS runtime-base
 
 # A numeric user, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 # Written directly: not every base has useradd.
@@ -122,10 +112,36 @@ ENV PATH=/opt/venv/bin:$PATH \
 
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
-COPY --from=builder /app /app
-
-USER 10001:10001
 EXPOSE 8000
 # No ENTRYPOINT: `docker run IMAGE python -m app.jobs run NAME` and Kubernetes `args:`
 # replace this command as a whole.
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "app.wsgi:app"]
+
+# ---- development: `skaffold dev` builds this (--target development) ----------------------
+# skaffold's file sync copies edited templates and static files into the running container
+# as the container's user (kubectl exec + tar), so the app's files belong to 10001 here;
+# with VIGIL_ENV=development Flask reloads an edited template on its next render. The
+# chart's ConfigMap sets VIGIL_ENV for pods (skaffold's dev profile sets it to development
+# too). Never deploy this stage: the app can rewrite its own code.
+FROM runtime-base AS development
+ENV VIGIL_ENV=development
+COPY --from=builder --chown=10001:10001 /app /app
+USER 10001:10001
+
+# ---- runtime (the default, so it stays the LAST stage): no compiler, no pip, no pip cache;
+# the app's files belong to root, read-only to the user it runs as ----------------------
+FROM runtime-base AS runtime
+
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE_URL=""
+ARG LICENSES=NOASSERTION
+LABEL org.opencontainers.image.title="vigil" \
+      org.opencontainers.image.description="Vigil, an uptime and health monitor for HTTP endpoints (Flask, gunicorn); web, jobs and migrations in one image" \
+      org.opencontainers.image.source="${SOURCE_URL}" \
+      org.opencontainers.image.licenses="${LICENSES}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
+
+COPY --from=builder /app /app
+USER 10001:10001

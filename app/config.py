@@ -11,7 +11,8 @@ Guarantees:
   with one readable line (``ConfigError``), never a half-configured app.
 - In development (the embedded default) everything has a default: SQLite in the
   instance folder, in-process Redis stand-ins, and a secret key generated once and
-  kept in the instance folder so that every worker and restart shares it.
+  kept in the instance folder so that every worker and restart shares it. Templates
+  are reloaded when their file changes (`skaffold dev`'s file sync), without a restart.
 """
 from __future__ import annotations
 
@@ -176,6 +177,10 @@ def _apply_environment_rules(config: dict[str, Any], instance_path: str) -> None
             config["SECRET_KEY"] = _instance_secret(Path(instance_path))
     if config["VIGIL_CRON_IN_PROCESS"] is None:
         config["VIGIL_CRON_IN_PROCESS"] = config["VIGIL_ENV"] == "development"
+    # `skaffold dev` syncs edited templates into running pods: Jinja re-reads a template
+    # whose file changed instead of serving its cached copy (a stat per render, so in
+    # development only; None elsewhere is Flask's default: follow debug mode).
+    config["TEMPLATES_AUTO_RELOAD"] = True if config["VIGIL_ENV"] == "development" else None
     config["SESSION_COOKIE_SECURE"] = production
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"

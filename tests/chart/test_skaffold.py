@@ -130,9 +130,14 @@ def json_patch(doc: Any, patches: list[dict[str, Any]]) -> Any:
     return doc
 
 
-def with_profile(config: dict[str, Any], name: str) -> dict[str, Any]:
-    profile = next(p for p in config["profiles"] if p["name"] == name)
-    applied = json_patch(_overlay(config, profile), profile.get("patches", []))
+def with_profile(config: dict[str, Any], *names: str) -> dict[str, Any]:
+    """`config` with the named profiles applied, in that order (skaffold: auto-activated
+    ones first, then those named with -p)."""
+    applied = config
+    for name in names:
+        profile = next(p for p in config["profiles"] if p["name"] == name)
+        applied = json_patch(_overlay(applied, profile), profile.get("patches", []))
+    applied = copy.deepcopy(applied)
     applied.pop("profiles", None)  # skaffold drops them once applied
     return applied
 
@@ -180,15 +185,16 @@ def test_every_document_validates_against_skaffolds_schema():
         assert not errors, errors
 
 
-@pytest.mark.parametrize("name", [p["name"] for d in documents() for p in d.get("profiles", [])])
-def test_every_profile_applied_validates_against_skaffolds_schema(name):
-    sk_schema = skaffold_schema()
-    validator = jsonschema.Draft7Validator(sk_schema)
-    doc = next(d for d in documents() if name in {p["name"] for p in d.get("profiles", [])})
-    applied = with_profile(doc, name)
+# Each profile alone, and `skaffold dev -p kustomize` (dev is auto-activated, so it comes first).
+@pytest.mark.parametrize("names", [(p["name"],) for d in documents() for p in d.get("profiles", [])]
+                         + [("dev", "kustomize")], ids="+".join)
+def test_every_profile_applied_validates_against_skaffolds_schema(names):
+    validator = jsonschema.Draft7Validator(skaffold_schema())
+    doc = next(d for d in documents() if set(names) <= {p["name"] for p in d.get("profiles", [])})
+    applied = with_profile(doc, *names)
     errors = [f"{e.json_path}: {e.message}" for e in validator.iter_errors(applied)]
-    assert not errors, (name, errors)
-    assert applied != {k: v for k, v in doc.items() if k != "profiles"}, f"profile {name} changes nothing"
+    assert not errors, (names, errors)
+    assert applied != {k: v for k, v in doc.items() if k != "profiles"}, f"profiles {names} change nothing"
 
 
 def test_schema_refuses_what_skaffold_refuses():
@@ -222,6 +228,33 @@ def test_skaffold_config_points_at_real_things():
     assert profiles["ca"]["patches"][0]["value"][0]["id"] == "pip_ca"
     forward = config["portForward"][0]
     assert (forward["resourceType"], forward["resourceName"], forward["port"]) == ("service", "vigil", 80)
+
+
+def dockerfile_stages() -> list[str]:
+    return [line.split()[-1] for line in (REPO / "Dockerfile").read_text().splitlines()
+            if line.upper().startswith("FROM ") and " AS " in line.upper()]
+
+
+def test_skaffold_dev_builds_the_development_target_and_reloads_templates():
+    """`skaffold dev` auto-activates the dev profile: the Dockerfile's development stage (app
+    files owned by the image's user, for the file sync) and VIGIL_ENV=development (Flask
+    reloads synced templates). The production runtime stays the Dockerfile's last stage, so
+    a plain `docker build` and `skaffold run` still make the production image."""
+    config = skaffold()
+    dev = next(p for p in config["profiles"] if p["name"] == "dev")
+    assert dev["activation"] == [{"command": "dev"}]
+    applied = with_profile(config, "dev")
+    target = applied["build"]["artifacts"][0]["docker"]["target"]
+    stages = dockerfile_stages()
+    assert target == "development" and target in stages[:-1], stages
+    assert stages[-1] == "runtime", "the last stage is what `docker build` without --target makes"
+    assert "target" not in config["build"]["artifacts"][0]["docker"], "only skaffold dev builds it"
+    release = applied["deploy"]["helm"]["releases"][0]
+    assert release["setValues"]["config.env"] == "development"
+    assert release["setValues"]["podSecurity.readOnlyRootFilesystem"] == "false", "the sync writes into /app"
+    # `skaffold dev -p kustomize`: dev (auto-activated) first, then kustomize; still valid.
+    both = with_profile(config, "dev", "kustomize")
+    assert "helm" not in both["deploy"] and both["build"]["artifacts"][0]["docker"]["target"] == "development"
 
 
 def _schema_node(path: str) -> dict[str, Any] | None:

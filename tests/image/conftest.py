@@ -206,6 +206,14 @@ def image(docker: Docker, base_image: str) -> BuiltImage:
                        extra=["--build-arg", "REVISION=test"])
 
 
+@pytest.fixture(scope="session")
+def development_image(docker: Docker, base_image: str, image: BuiltImage) -> BuiltImage:
+    """The Dockerfile's `development` target (what `skaffold dev` builds); after `image`, so
+    it reuses that build's cached stages."""
+    return build_image(docker, tag=f"{IMAGE_TAG}-development", base=base_image,
+                       extra=["--target", "development"])
+
+
 # ---- MariaDB and Redis on 127.0.0.1, reached from containers through --network=host ----
 
 @pytest.fixture

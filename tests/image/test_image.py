@@ -127,6 +127,21 @@ def test_bytecode_is_precompiled(containers, image):
     assert "code object from '/app/app/__pycache__/" in result.stderr
 
 
+def test_development_target_lets_the_image_user_overwrite_synced_files(containers, image, development_image):
+    """skaffold's file sync is `kubectl exec ... tar x` as the container's user (10001) into
+    /app: in the development image that user owns the app's files (and VIGIL_ENV says
+    development, so templates reload); the production image refuses the same writes even
+    on a writable root filesystem."""
+    writable_root = ["--network=host", "--tmpfs", "/tmp", "--cap-drop", "ALL"]
+    sync = ("set -e; echo changed > /app/app/templates/base.html; mkdir -p /app/app/static/new; "
+            "echo new > /app/app/static/new/added.css; id -u; echo $VIGIL_ENV")
+    result = containers.run(development_image.name, "sh", "-c", sync, options=writable_root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["10001", "development"]
+    refused = containers.run(image.name, "sh", "-c", sync, options=writable_root)
+    assert refused.returncode != 0 and "Permission denied" in refused.stderr, refused.stdout + refused.stderr
+
+
 # ---- what the image does ----------------------------------------------------------------
 
 def test_migrations_run_from_the_image(containers, image, fresh_database, production_env):

@@ -42,3 +42,34 @@ def test_readme_documents_every_setting():
     readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", readme, re.M))
     assert {s.env for s in config.SETTINGS} <= documented
+
+
+@pytest.mark.parametrize("env, reload", [("development", True), ("testing", None)])
+def test_templates_reload_in_development_only(tmp_path, env, reload):
+    assert config.load({"VIGIL_ENV": env}, instance_path=str(tmp_path))["TEMPLATES_AUTO_RELOAD"] is reload
+
+
+@pytest.mark.parametrize("env, after_edit", [("development", "edited"), ("testing", "first")])
+def test_an_edited_template_renders_without_a_restart_in_development(tmp_path, monkeypatch, env, after_edit):
+    """What `skaffold dev`'s file sync relies on: the same app (the same gunicorn worker)
+    renders the new file; outside development Jinja keeps its cached copy."""
+    import os
+
+    from flask import Blueprint, render_template
+
+    from app import create_app
+
+    monkeypatch.setenv("VIGIL_ENV", env)
+    monkeypatch.setenv("VIGIL_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'vigil.db'}"})
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    template = folder / "sync-probe.html"
+    template.write_text("first")
+    app.register_blueprint(Blueprint("sync_probe", __name__, template_folder=str(folder)))
+    with app.app_context():
+        assert render_template("sync-probe.html") == "first"
+        template.write_text("edited")
+        stat = template.stat()
+        os.utime(template, (stat.st_atime, stat.st_mtime + 5))  # a sync lands later than the build
+        assert render_template("sync-probe.html") == after_edit
