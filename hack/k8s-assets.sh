@@ -44,6 +44,9 @@ ETCD_VERSION="${VIGIL_ETCD_VERSION:-v3.7.3}"
 # Approved Helm releases only (v3.22.0 is served by the proxy but is not one).
 HELM_VERSION="${VIGIL_HELM_VERSION:-v4.3.2}"    # `helm`: Helm 4, what the project uses
 HELM3_VERSION="${VIGIL_HELM3_VERSION:-v3.21.4}" # `helm3`: Helm 3, lint/template coverage
+# Not a binary: the chart tests apply the Gateway API's HTTPRoute CRD from this module in the
+# Go module cache (tests never download anything themselves), so a build fetches it too.
+GATEWAY_API_VERSION="v1.6.3"
 
 CHECK_ONLY=0
 case "${1:-}" in
@@ -143,6 +146,8 @@ build_helm() { # major version binary-name
 }
 
 log "building into $DEST (cold build: ~12-16 min on 2 cores)"
+log "downloading sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION (CRDs for the chart tests)"
+[[ -f "$(gomod_of "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")" ]] || die "could not download sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION"
 build_etcd
 build_helm v4 "$HELM_VERSION" helm
 build_helm v3 "$HELM3_VERSION" helm3

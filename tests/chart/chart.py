@@ -31,6 +31,8 @@ PROD = (str(CI_VALUES / "prod-values.yaml"),)
 EXISTING = (str(CI_VALUES / "existing-secret-values.yaml"),)
 RELEASE = "vigil"
 HELMS = ("helm", "helm3")  # Helm 4 (the default everywhere) and Helm 3
+# Fixed credentials, for comparing two renders: otherwise each generates its own.
+FIXED_SECRETS = {"secretKey": "k" * 40, "adminPassword": "admin-password", "mysql.auth.password": "db-password"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -74,6 +76,20 @@ def helm(*args: str, check: bool = True, timeout: float = 60,
          binary: str = "helm") -> subprocess.CompletedProcess[str]:
     return subprocess.run([find_tool(binary), *args], capture_output=True, text=True,
                           check=check, timeout=timeout, cwd=REPO)
+
+
+def helm_on(control_plane: Any, tmp_path: Path, namespace: str):
+    """`run(*args, ok=True)`: Helm 4 against the test apiserver in `namespace`, with its own
+    config, cache and data dirs; asserts the exit status `ok` asks for."""
+    env = {**os.environ, "HELM_CACHE_HOME": str(tmp_path / "cache"), "HELM_CONFIG_HOME": str(tmp_path / "config"),
+           "HELM_DATA_HOME": str(tmp_path / "data"), "KUBECONFIG": str(control_plane.kubeconfig)}
+
+    def run(*args: str, ok: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([find_tool("helm"), *args, "-n", namespace], env=env, cwd=REPO,
+                                capture_output=True, text=True, timeout=timeout)
+        assert (result.returncode == 0) == ok, result.stdout + result.stderr
+        return result
+    return run
 
 
 @functools.lru_cache(maxsize=256)

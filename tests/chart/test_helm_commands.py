@@ -9,13 +9,10 @@ with --dry-run=server (the apiserver validates and admits, nothing is stored), a
 waits are shown to fail for the reason a cluster without nodes gives."""
 from __future__ import annotations
 
-import os
-import subprocess
-
 import kubernetes.client as k
 import pytest
 
-from tests.chart.chart import CHART, REPO, find_tool
+from tests.chart.chart import CHART, REPO, helm_on
 
 pytestmark = pytest.mark.k8s
 E2E_VALUES = str(REPO / "hack" / "kind" / "values.yaml")  # what hack/e2e.sh installs with
@@ -23,15 +20,7 @@ E2E_VALUES = str(REPO / "hack" / "kind" / "values.yaml")  # what hack/e2e.sh ins
 
 @pytest.fixture
 def helm(control_plane, namespace, tmp_path):
-    env = {**os.environ, "HELM_CACHE_HOME": str(tmp_path / "cache"), "HELM_CONFIG_HOME": str(tmp_path / "config"),
-           "HELM_DATA_HOME": str(tmp_path / "data"), "KUBECONFIG": str(control_plane.kubeconfig)}
-
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([find_tool("helm"), *args, "-n", namespace], env=env, cwd=REPO,
-                                capture_output=True, text=True, timeout=120)
-        assert (result.returncode == 0) == ok, result.stdout + result.stderr
-        return result
-    return run
+    return helm_on(control_plane, tmp_path, namespace)
 
 
 def test_helm_is_helm_4(helm):

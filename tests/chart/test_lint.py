@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from tests.chart.chart import CHART, CI_VALUES, DEV, EXISTING, HELMS, PROD, REPO, helm, render
+from tests.chart.chart import CHART, CI_VALUES, DEV, EXISTING, FIXED_SECRETS, HELMS, PROD, REPO, helm, render
 
 
 @pytest.mark.parametrize("binary", HELMS)
@@ -20,16 +20,14 @@ def test_helm_lint_strict_is_clean(values, binary):
     assert "1 chart(s) linted, 0 chart(s) failed" in result.stdout
 
 
-# Fixed credentials: otherwise each render generates its own and the two would differ there.
-FIXED = {"secretKey": "k" * 40, "adminPassword": "admin-password", "mysql.auth.password": "db-password"}
-
 
 @pytest.mark.parametrize("files, values", [
-    ((), FIXED),
-    (DEV, FIXED),
-    (PROD, FIXED),
+    ((), FIXED_SECRETS),
+    (DEV, FIXED_SECRETS),
+    (PROD, {**FIXED_SECRETS, "httpRoute.enabled": True, "httpRoute.parentRefs": [{"name": "gw"}],
+            "metrics.serviceMonitor.enabled": True}),
     (EXISTING, {"migrations.asHook": False}),
-], ids=["zero-values", "dev", "prod", "existing-secret"])
+], ids=["zero-values", "dev", "prod-route-monitor", "existing-secret"])
 def test_helm3_renders_the_same_objects_as_helm4(files, values):
     """The rest of the suite asserts Helm 4's output; this keeps Helm 3's equal to it (as
     parsed objects: the two differ only in blank lines between documents)."""
