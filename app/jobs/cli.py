@@ -3,7 +3,9 @@
     list [--format table|json]          name, kind, schedule or interval
     run NAME [--slot TIME]              0 succeeded or skipped duplicate slot,
                                         1 failed, 2 usage error, 143 interrupted
-    export --format manifests|values [--output PATH]
+    export --format values [--output PATH]
+                                        the chart's job values; the chart renders
+                                        the CronJobs (hack/render-manifests.sh)
 
 Errors are one readable line on stderr, never a traceback.
 """
@@ -40,10 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--slot", help="ISO 8601 time (UTC if naive) or 'now'; default: see docs")
     run.add_argument("--trigger", choices=("schedule", "manual"), default=None,
                      help="recorded with the run; default: schedule inside a Job, else manual")
-    export = commands.add_parser("export", help="write CronJob manifests or chart values")
-    export.add_argument("--format", choices=("manifests", "values"), required=True)
-    export.add_argument("--output", help="manifests: a directory (default cronjobs/); values: a file; '-' for stdout")
-    export.add_argument("--image", default="vigil:latest", help="image of the CronJob manifests")
+    export = commands.add_parser("export", help="write the chart's job values (the chart renders the CronJobs)")
+    export.add_argument("--format", choices=("values",), required=True)
+    export.add_argument("--output", help="a file; default or '-': stdout")
     return parser
 
 
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             return _list(args.format)
         if args.command == "export":
-            return _export(args.format, args.output, args.image)
+            return _export(args.output)
         return _run(args.name, args.slot, args.trigger)
     except (registry.UnknownJob, schedule.BadSlot) as exc:
         print(f"python -m app.jobs: error: {exc}", file=sys.stderr)
@@ -74,28 +75,14 @@ def _list(fmt: str) -> int:
     return 0
 
 
-def _export(fmt: str, output: str | None, image: str) -> int:
+def _export(output: str | None) -> int:
     from app.jobs import export
 
-    if fmt == "values":
-        text = export.to_yaml(export.values())
-        if output and output != "-":
-            Path(output).write_text(text)
-        else:
-            sys.stdout.write(text)
-        return 0
-    files = export.manifests(image=image)
-    if output == "-":
-        sys.stdout.write("---\n".join(export.to_yaml(files[name]) for name in sorted(files)))
-        return 0
-    directory = Path(output or "cronjobs")
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob("*.yaml"):
-        if stale.name not in files:
-            stale.unlink()
-    for name, document in files.items():
-        (directory / name).write_text(export.to_yaml(document))
-    print(f"wrote {len(files)} files to {directory}/", file=sys.stderr)
+    text = export.to_yaml(export.values())
+    if output and output != "-":
+        Path(output).write_text(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 

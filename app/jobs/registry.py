@@ -3,8 +3,9 @@
     @job("rollup-stats", cron="5 * * * *", deadline=600, description="...")
     def rollup_stats(ctx: JobContext) -> str | None: ...
 
-From this one registry come the CLI (`python -m app.jobs`), the CronJob manifests
-and chart values (`export`), the timers of the web process and the jobs page.
+From this one registry come the CLI (`python -m app.jobs`), the chart's job values
+(`export`; the chart renders them as CronJobs), the timers of the web process and the
+jobs page.
 
 Guarantees: names are unique and DNS-label safe (they become CronJob names);
 a cron job has a five-field schedule that APScheduler can parse; a timer has a

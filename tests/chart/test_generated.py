@@ -1,7 +1,10 @@
-"""Generated files are not stale (the drift test), and the kustomize overlays build into
-what they promise. (skaffold.yaml: tests/chart/test_skaffold.py.)"""
+"""Generated files are not stale (the drift test: every generated file, whole, against a
+fresh `hack/render-manifests.sh`), and the kustomize overlays build into what they promise.
+The chart is the only renderer, so a stale or hand-edited file is the only way two copies
+can differ. (skaffold.yaml: tests/chart/test_skaffold.py.)"""
 from __future__ import annotations
 
+import difflib
 import filecmp
 import glob
 import os
@@ -14,6 +17,7 @@ import yaml
 
 from tests.chart.chart import CHART, REPO, find, find_tool, hook, one, render
 
+# Every directory hack/render-manifests.sh writes (and charts/vigil/values.yaml, below).
 GENERATED = ["cronjobs", "k8s/base", "k8s/components/dev-services", "k8s/components/autoscaling"]
 
 
@@ -27,19 +31,30 @@ def regenerated(tmp_path_factory) -> Path:
     return out
 
 
+def first_difference(ours: Path, fresh: Path) -> str:
+    diff = difflib.unified_diff(fresh.read_text().splitlines(), ours.read_text().splitlines(),
+                                "fresh render", f"committed {ours.relative_to(REPO)}", lineterm="", n=1)
+    return "\n".join(list(diff)[:20])
+
+
 @pytest.mark.parametrize("directory", GENERATED)
 def test_generated_directory_is_not_stale(regenerated, directory):
+    """Whole files, byte for byte: the same names, and each file identical to a fresh render."""
     ours, fresh = REPO / directory, regenerated / directory
     names = sorted(p.name for p in fresh.iterdir())
     assert sorted(p.name for p in ours.iterdir()) == names, \
         f"{directory} is stale: run `make manifests` (hack/render-manifests.sh)"
     _, mismatch, errors = filecmp.cmpfiles(ours, fresh, names, shallow=False)
-    assert not mismatch and not errors, f"{directory}: {mismatch or errors} differ: run `make manifests`"
+    assert not errors, f"{directory}: cannot compare {errors}"
+    assert not mismatch, (f"{directory}: {mismatch} differ from a fresh render: run `make manifests`\n"
+                          + first_difference(ours / mismatch[0], fresh / mismatch[0]))
 
 
 def test_values_jobs_block_is_not_stale(regenerated):
-    assert (CHART / "values.yaml").read_text() == (regenerated / "charts/vigil/values.yaml").read_text(), \
-        "charts/vigil/values.yaml's generated jobs block is stale: run `make manifests`"
+    ours, fresh = CHART / "values.yaml", regenerated / "charts/vigil/values.yaml"
+    assert ours.read_text() == fresh.read_text(), \
+        ("charts/vigil/values.yaml's generated jobs block is stale: run `make manifests`\n"
+         + first_difference(ours, fresh))
 
 
 def test_rendering_twice_gives_the_same_files(regenerated, tmp_path):
@@ -76,24 +91,29 @@ def test_base_is_the_chart_without_helm_only_parts():
 
 def test_base_takes_its_cronjobs_from_the_chart_not_cronjobs_dir():
     """One source per object: the chart's CronJobs (same labels, image and values as the
-    rest of the base); cronjobs/ stays a standalone artifact for users without the chart."""
-    base_cron = {c["metadata"]["name"] for c in find(load_dir("k8s/base"), "CronJob")}
-    standalone = {c["metadata"]["name"] for c in find(load_dir("cronjobs"), "CronJob")}
+    rest of the base); cronjobs/ stays a standalone artifact for users without the chart,
+    rendered from the same template with the same values, so the very same objects."""
+    base_cron = sorted(find(load_dir("k8s/base"), "CronJob"), key=lambda c: c["metadata"]["name"])
+    standalone = sorted(find(load_dir("cronjobs"), "CronJob"), key=lambda c: c["metadata"]["name"])
     assert base_cron == standalone
+    assert sorted(p.name for p in (REPO / "cronjobs").glob("*.yaml")) == sorted(
+        [f"{c['metadata']['labels']['vigil.dev/job']}.yaml" for c in standalone] + ["kustomization.yaml"])
     resources = yaml.safe_load((REPO / "k8s/base/kustomization.yaml").read_text())["resources"]
     assert not [r for r in resources if "cronjobs" in r]
-
-
-def test_standalone_cronjobs_have_no_yaml_aliases():
-    for file in glob.glob(str(REPO / "cronjobs" / "*.yaml")):
-        text = Path(file).read_text()
-        assert "&id" not in text and "*id" not in text, file
 
 
 def kustomize(overlay: str) -> list[dict]:
     out = subprocess.run([find_tool("kubectl"), "kustomize", str(REPO / overlay)], capture_output=True,
                          text=True, check=True, timeout=60).stdout
     return [d for d in yaml.safe_load_all(out) if d]
+
+
+def test_cronjobs_dir_builds_on_its_own():
+    """`kubectl apply -k cronjobs/`: the CronJobs and nothing else (the web part is the user's)."""
+    objects = kustomize("cronjobs")
+    assert {o["kind"] for o in objects} == {"CronJob"}
+    assert sorted(o["metadata"]["name"] for o in objects) == sorted(
+        c["metadata"]["name"] for c in find(load_dir("k8s/base"), "CronJob"))
 
 
 def secret_refs(objects: list[dict]) -> set[str]:
