@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, web: bool = True) -> 
         register_blueprints(app)
         register_errorhandlers(app)
         register_commands(app)
+        register_dev_server_timers(app)
     return app
 
 
@@ -140,6 +141,15 @@ def register_errorhandlers(app: Flask) -> None:
     from app.web.errors import init_app as init_errors
 
     init_errors(app)
+
+
+def register_dev_server_timers(app: Flask) -> None:
+    """Under `flask run` only, the timers start here, in the serving process, behind
+    the leader gate (app/scheduling/devserver.py says why). gunicorn starts them in
+    post_worker_init instead, after fork; every other command starts none."""
+    from app.scheduling.devserver import start_if_serving
+
+    start_if_serving(app)
 
 
 def register_commands(app: Flask) -> None:
