@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -18,11 +19,25 @@ def parse_rfc3339(stamp: str) -> datetime:
     return datetime.fromisoformat(f"{whole}.{(fraction or '0')[:6]:0<6}+00:00")
 
 
+_APP_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) ")
+
+
 @dataclass(frozen=True)
 class Line:
     pod: str
-    at: datetime
+    at: datetime  # when the kubelet's runtime read the line from the container's pipe
     text: str
+
+    @property
+    def logged_at(self) -> datetime:
+        """When the app wrote the line: its own %(asctime)s (milliseconds, UTC in the pods).
+        Ordering events of two pods needs this one: `at` is taken when each container's
+        pipe is read, and that lags by a few ms, differently per pod (a leader's "stops
+        leading" once read 1 ms after its successor's "leads")."""
+        match = _APP_TIME.match(self.text)
+        if not match:
+            return self.at
+        return datetime.fromisoformat(f"{match.group(1)}.{match.group(2)}000+00:00")
 
     def event(self) -> dict | None:
         """The JSON job-run event on this line (app.jobs.runner._emit), if it is one."""
