@@ -17,7 +17,8 @@
 # 5. delete the cluster, stop what this script started and restore host settings, also on
 #    failure or Ctrl-C (unless KEEP=1).
 #
-# Knobs: KEEP=1; KIND_NODE_IMAGE (use this node image, and public images for MariaDB, Redis
+# Knobs: KEEP=1; E2E_TESTS (test files to run, default tests/e2e); E2E_FULL=1;
+# KIND_NODE_IMAGE (use this node image, and public images for MariaDB, Redis
 # and Traefik); PYTEST_ARGS (passed to the e2e suite); VIGIL_E2E_PORT is fixed by
 # hack/kind/cluster.yaml (8080).
 set -euo pipefail
@@ -171,6 +172,6 @@ step "e2e suite"
 cluster env VIGIL_E2E_FIGURES="$FIGURES" VIGIL_E2E_KUBECONFIG="$KUBECONFIG" VIGIL_E2E_NAMESPACE="$NAMESPACE" VIGIL_E2E_RELEASE="$RELEASE" \
   VIGIL_E2E_URL="http://127.0.0.1:$PORT" VIGIL_E2E_HOST=vigil.localhost VIGIL_E2E_TAG="$TAG" \
   VIGIL_E2E_KUBECTL="$KUBECTL" VIGIL_E2E_HELM="$HELM" VIGIL_E2E_VALUES="hack/kind/values.yaml ${VALUES_OFFLINE[*]:1}" \
-  "$PYTHON" -m pytest tests/e2e -m "$( ((FULL)) && echo 'full or not full' || echo 'not full')" ${PYTEST_ARGS:-}
+  "$PYTHON" -m pytest ${E2E_TESTS:-tests/e2e} -m "$( ((FULL)) && echo 'full or not full' || echo 'not full')" ${PYTEST_ARGS:-}
 step "done"
 cat "$FIGURES" >&2
