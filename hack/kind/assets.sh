@@ -84,7 +84,7 @@ go_install "github.com/coredns/coredns@$COREDNS_VERSION"
 log "compiling kubelet, kubeadm, kube-proxy, kube-scheduler $K8S_VERSION"
 build_kubernetes_cmds "$K8S_VERSION" "$OUT" "$WORK" kubelet kubeadm kube-proxy kube-scheduler
 
-k8s_src="$(GOFLAGS= "$GO" mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+k8s_src="$(module_field "k8s.io/kubernetes@$K8S_VERSION" Dir)"
 gcc -Os -static -DVERSION="v3.10-vigil" -o "$OUT/pause" "$k8s_src/build/pause/linux/pause.c"
 
 complete "$OUT" || die "build finished without all of ${BINS[*]}"

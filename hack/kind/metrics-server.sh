@@ -19,12 +19,13 @@ DEST="${VIGIL_CACHE_DIR:-$HOME/.cache/vigil}/kind/metrics-server-$VERSION"
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 DOCKER="${DOCKER:-/usr/bin/docker}"
 log() { printf 'metrics-server: %s\n' "$*" >&2; }
-module_dir() { GOFLAGS= "$GO" mod download -json "$MODULE@$VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p'; }
+# shellcheck source=../lib/gomod.sh
+source "$(dirname "$0")/../lib/gomod.sh"  # module_field
 
 if [[ "${1:-}" == --manifests ]]; then
   out="$2" image="$3"
   mkdir -p "$out"
-  cp -r "$(module_dir)/manifests/base" "$out/base"; chmod -R u+w "$out/base"
+  cp -r "$(module_field "$MODULE@$VERSION" Dir)/manifests/base" "$out/base"; chmod -R u+w "$out/base"
   cat >"$out/kustomization.yaml" <<YAML
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization

@@ -41,8 +41,10 @@ die() { log "ERROR: $*"; exit 1; }
 ASSETS="$(bash "$HERE/assets.sh")"
 "$DOCKER" info >/dev/null 2>&1 || die "no Docker engine answers: eval \"\$(bash hack/kind/engine.sh)\""
 K8S_VERSION="$("$ASSETS/kubelet" --version | awk '{print $2}')"
-KIND_FILES="$(GOFLAGS= "${GO:-/usr/local/go/bin/go}" mod download -json "sigs.k8s.io/kind@$("$ASSETS/kind" version | awk '{print $2}')" \
-  | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')/images/base/files"
+GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
+# shellcheck source=../lib/gomod.sh
+source "$HERE/../lib/gomod.sh"  # module_field
+KIND_FILES="$(module_field "sigs.k8s.io/kind@$("$ASSETS/kind" version | awk '{print $2}')" Dir)/images/base/files"
 [[ -d "$KIND_FILES" ]] || die "kind's node files not found ($KIND_FILES)"
 
 inputs_hash="$( { cat "$0" "$HERE/node/"* "$HERE/runc-fit-caps"; echo "$ASSETS $PACKAGES"; } | sha256sum | cut -c1-10)"

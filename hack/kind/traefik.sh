@@ -70,11 +70,8 @@ esac
 log() { printf 'traefik: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# Print field $2 ("GoMod", "Info", "Dir") of `go mod download -json $1`.
-download_field() {
-  GOFLAGS= "$GO" mod download -json "$1" \
-    | sed -n "s/^[[:space:]]*\"$2\": \"\(.*\)\",\{0,1\}\$/\1/p"
-}
+# shellcheck source=../lib/gomod.sh
+source "$(dirname "$0")/../lib/gomod.sh"  # module_field
 
 # Print the entries of go.mod directive $2 (replace, exclude), single-line or block, comments cut.
 directive_entries() {
@@ -92,7 +89,7 @@ directive_entries() {
 patched_lego() {
   local mod="$1" ver="$2" out="$3" registry p
   shift 3
-  cp -r "$(download_field "$mod@$ver" Dir)" "$out"
+  cp -r "$(module_field "$mod@$ver" Dir)" "$out"
   chmod -R u+w "$out"
   registry="$out/providers/dns/zz_gen_dns_providers.go"
   for p in "$@"; do rm -rf "$out/providers/dns/$p"; done
@@ -127,9 +124,9 @@ build_binary() {
   local start=$SECONDS gomod info src dir codename date ldflags line mod target lego_ver
   local v="$MODULE/pkg/version"
   log "downloading $MODULE@$VERSION"
-  gomod="$(download_field "$MODULE@$VERSION" GoMod)"
-  info="$(download_field "$MODULE@$VERSION" Info)"
-  src="$(download_field "$MODULE@$VERSION" Dir)"
+  gomod="$(module_field "$MODULE@$VERSION" GoMod)"
+  info="$(module_field "$MODULE@$VERSION" Info)"
+  src="$(module_field "$MODULE@$VERSION" Dir)"
   [[ -f "$gomod" && -f "$info" && -d "$src" ]] || die "could not download $MODULE@$VERSION"
   lego_ver="$(sed -n "s#^[[:space:]]*$LEGO_MODULE \(v[^[:space:]]*\).*#\1#p" "$gomod" | head -n1)"
   [[ -n "$lego_ver" ]] || die "$MODULE@$VERSION does not require $LEGO_MODULE"

@@ -5,11 +5,15 @@
 # that requires the module and replaces each of those by its published version builds them
 # from the Go module proxy alone. Needs GO (the go command).
 
-# Print the GoMod path of module@version (downloads it into the module cache).
-gomod_of() {
+# Print field $2 ("GoMod", "Dir", "Info") of `go mod download -json $1` (module@version;
+# downloads it into the module cache).
+module_field() {
   GOFLAGS= "$GO" mod download -json "$1" \
-    | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p'
+    | sed -n "s/^[[:space:]]*\"$2\": \"\(.*\)\",\{0,1\}\$/\1/p"
 }
+
+# Print the GoMod path of module@version.
+gomod_of() { module_field "$1" GoMod; }
 
 # Print the `go` directive of a go.mod file.
 go_directive() { sed -n 's/^go \([0-9.]*\).*/\1/p' "$1" | head -n1; }
