@@ -16,6 +16,7 @@ Guarantees:
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -57,6 +58,27 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+# Where no monitor may point by default: link-local (169.254.0.0/16 holds the metadata
+# service of AWS, GCP, Azure and OpenStack), and the other clouds' metadata addresses.
+DEFAULT_PROBE_DENY = "169.254.0.0/16,fe80::/10,fd00:ec2::254/128,100.100.100.200/32,168.63.129.16/32"
+
+
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A comma-separated list of CIDRs; `none` for an empty list."""
+    if raw.strip().lower() == "none":
+        return ()
+    networks = []
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"expected CIDRs separated by commas (or none), got {item!r}") from None
+    return tuple(networks)
+
+
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
@@ -96,8 +118,8 @@ SETTINGS: tuple[Setting, ...] = (
             "dashboard cache: `redis` (shared, default), `none`, or `process` (per-worker; for the benchmark only)"),
     Setting("VIGIL_CACHE_TTL", "VIGIL_CACHE_TTL", _positive_int, 60,
             "seconds a cached dashboard summary lives (edits invalidate it at once)"),
-    Setting("VIGIL_PUBLIC_READS", "VIGIL_PUBLIC_READS", _bool, True,
-            "whether pages and GET API calls are readable without logging in"),
+    Setting("VIGIL_PUBLIC_READS", "VIGIL_PUBLIC_READS", _bool, None,
+            "whether anonymous visitors get a read-only view (no URLs, job history or process details); default off in production, on otherwise"),
     Setting("VIGIL_ADMIN_USER", "VIGIL_ADMIN_USER", str, "admin",
             "name of the admin account `flask --app app vigil create-admin` makes"),
     Setting("VIGIL_ADMIN_PASSWORD", "VIGIL_ADMIN_PASSWORD", str, None,
@@ -136,6 +158,10 @@ SETTINGS: tuple[Setting, ...] = (
             "URL of the monitor seeded into an empty database (Vigil's own /healthz)"),
     Setting("VIGIL_MAX_BODY_BYTES", "MAX_CONTENT_LENGTH", _positive_int, 64 * 1024,
             "largest request body accepted; larger ones get 413"),
+    Setting("VIGIL_PROBE_DENY", "VIGIL_PROBE_DENY", _networks, _networks(DEFAULT_PROBE_DENY),
+            "CIDRs no check may connect to, checked after DNS on every check; default link-local and cloud metadata (`none`: no list)"),
+    Setting("VIGIL_METRICS_TOKEN", "VIGIL_METRICS_TOKEN", str, None,
+            "if set, /metrics answers only requests with `Authorization: Bearer <token>` (a secret; never logged)"),
     Setting("VIGIL_TRUSTED_PROXIES", "VIGIL_TRUSTED_PROXIES", _non_negative_int, 0,
             "how many proxies (Ingress, load balancer) set X-Forwarded-*; their values are trusted only then (the chart sets 1)"),
     Setting("VIGIL_EXPOSE_WORKER", "VIGIL_EXPOSE_WORKER", _bool, False,
@@ -175,6 +201,8 @@ def _apply_environment_rules(config: dict[str, Any], instance_path: str) -> None
             config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(instance_path) / "vigil.db")
         if config["SECRET_KEY"] is None:
             config["SECRET_KEY"] = _instance_secret(Path(instance_path))
+    if config["VIGIL_PUBLIC_READS"] is None:
+        config["VIGIL_PUBLIC_READS"] = not production
     if config["VIGIL_CRON_IN_PROCESS"] is None:
         config["VIGIL_CRON_IN_PROCESS"] = config["VIGIL_ENV"] == "development"
     # `skaffold dev` syncs edited templates into running pods: Jinja re-reads a template
