@@ -24,6 +24,9 @@ Guarantees:
   failing the run, and state only moves forward: a result older than the
   monitor's last check (a run of another slot that overlapped) is recorded but
   does not change is_up or incidents. At most one incident per monitor is open.
+- No probe connects to an address in VIGIL_PROBE_DENY: a monitor whose host
+  resolves to one is recorded as a failed check that says so (and may open an
+  incident like any other failure).
 - Queries are set-based: one select of due monitors, one bulk insert, one
   executemany update; cost grows with the number of due monitors only.
 """
@@ -73,7 +76,9 @@ def check_monitors(ctx: JobContext) -> str:
     targets.sort(key=lambda t: -t.timeout_s)
     concurrency = int(current_app.config.get("VIGIL_CHECK_CONCURRENCY", DEFAULT_CONCURRENCY))
     db.session.rollback()  # end the read transaction: no connection held idle while probing
-    results = probe_many(targets, max_workers=concurrency, budget_s=budget)
+    # Read on every run, and checked after DNS on every connection (app.monitoring.address_guard).
+    deny = current_app.config["VIGIL_PROBE_DENY"]
+    results = probe_many(targets, max_workers=concurrency, budget_s=budget, deny=deny)
     recorded = record_results(results)
     invalidate_summary()
     up = sum(1 for r in recorded if r.ok)

@@ -25,6 +25,13 @@ Guarantees:
   download excluded); it is None when no response arrived.
 - ``checked_at`` is naive UTC (the form the database holds), taken when the
   probe starts.
+- No connection is made to an address in ``deny`` (VIGIL_PROBE_DENY; by default
+  link-local and cloud metadata): names are resolved once per connection, every
+  address is checked, and the socket goes to a checked address (DNS rebinding
+  cannot swap it). A redirect hop to a new host is checked the same way. A
+  refusal is a result like any other failure: ``ok=False``, no status, and
+  "address 169.254.169.254 is denied by VIGIL_PROBE_DENY (169.254.0.0/16)"
+  (prefixed "redirect to URL: " at a hop). See app.monitoring.address_guard.
 
 Why threads and httpx rather than asyncio: the check job runs in a plain
 process with a pushed Flask app context and a synchronous SQLAlchemy session;
@@ -43,8 +50,11 @@ Caveats:
   its own timeouts end it; its result is discarded.
 - Without a keyword, up to ``DRAIN_LIMIT`` bytes of the body are read so the
   connection can return to the pool; a longer body closes the connection.
-- Proxy settings come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY),
-  as httpx does by default; TLS certificates are verified.
+- Proxy settings in the environment (HTTP_PROXY, HTTPS_PROXY) are NOT used: a
+  proxy would resolve and connect where the deny list cannot see. TLS
+  certificates are verified (SSL_CERT_FILE and SSL_CERT_DIR are honoured).
+- The deny list is enforced by the client ``make_client`` builds; a client a
+  caller passes to ``probe_many`` is used as it is.
 """
 from __future__ import annotations
 
@@ -60,6 +70,9 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 import httpx
+
+from app.monitoring.address_guard import (DEFAULT_DENY, AddressDenied, GuardedTransport, Network,
+                                          Resolver, system_resolver)
 
 MAX_REDIRECTS = 5
 KEYWORD_BODY_LIMIT = 1024 * 1024  # bytes of body searched for a keyword
@@ -114,25 +127,31 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def make_client(*, max_connections: int = 64) -> httpx.Client:
-    """The client `probe_many` uses when given none: pooled, redirects on, Vigil's User-Agent."""
+def make_client(*, max_connections: int = 64, deny: Iterable[Network] = DEFAULT_DENY,
+                verify: ssl.SSLContext | bool = True,
+                resolver: Resolver = system_resolver) -> httpx.Client:
+    """The client `probe_many` uses when given none: pooled, redirects on, Vigil's User-Agent,
+    connecting to no address in `deny` (`resolver` and `verify` exist for tests)."""
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
     return httpx.Client(
+        transport=GuardedTransport(deny=deny, limits=limits, verify=verify, resolver=resolver),
         follow_redirects=True, max_redirects=MAX_REDIRECTS,
         headers={"User-Agent": USER_AGENT},
-        limits=httpx.Limits(max_connections=max_connections,
-                            max_keepalive_connections=max_connections),
         timeout=httpx.Timeout(10.0))
 
 
 def probe_many(targets: Iterable[ProbeTarget], *, max_workers: int = 64,
                client: httpx.Client | None = None,
-               budget_s: float | None = None) -> list[ProbeResult]:
+               budget_s: float | None = None,
+               deny: Iterable[Network] = DEFAULT_DENY) -> list[ProbeResult]:
     """Probe `targets` concurrently; one result per probed target, in the order given.
 
     `max_workers` bounds concurrent requests. `client` lets a caller share its
     own httpx.Client (it should allow `max_workers` connections and follow
-    redirects; it is not closed here). `budget_s` bounds the wall time of the
-    whole batch (see the module docstring); None probes every target.
+    redirects; it is not closed here, and `deny` does not apply to it: build it
+    with `make_client`). `budget_s` bounds the wall time of the whole batch (see
+    the module docstring); None probes every target. `deny`: the networks no
+    probe may connect to (VIGIL_PROBE_DENY).
     """
     targets = list(targets)
     if not targets:
@@ -140,7 +159,7 @@ def probe_many(targets: Iterable[ProbeTarget], *, max_workers: int = 64,
     workers = max(1, min(int(max_workers), len(targets)))
     own_client = client is None
     if client is None:
-        client = make_client(max_connections=workers)
+        client = make_client(max_connections=workers, deny=deny)
     cutoff = None if budget_s is None else time.monotonic() + budget_s
     stop = threading.Event()
 
@@ -200,7 +219,8 @@ def probe_one(target: ProbeTarget, *, client: httpx.Client) -> ProbeResult:
                 found, timed_out, truncated = True, False, False
     except Exception as exc:  # every failure is a result, never an exception
         return ProbeResult(target.id, False, status, latency_ms,
-                           _short(describe_error(exc, target.timeout_s)), checked_at)
+                           _short(_hop(exc, target.url) + describe_error(exc, target.timeout_s)),
+                           checked_at)
     error = None
     if not in_range:
         error = f"status {status}"
@@ -212,6 +232,17 @@ def probe_one(target: ProbeTarget, *, client: httpx.Client) -> ProbeResult:
             error += f" (searched its first {KEYWORD_BODY_LIMIT // 1024} KiB)"
     return ProbeResult(target.id, error is None, status, round(latency_ms, 2),
                        _short(error) if error else None, checked_at)
+
+
+def _hop(exc: BaseException, url: str) -> str:
+    """"redirect to URL: " when a redirect hop (not the monitor's own URL) was refused."""
+    if not any(isinstance(cause, AddressDenied) for cause in _causes(exc)):
+        return ""
+    try:
+        hop_url = str(exc.request.url)  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):
+        return ""
+    return "" if hop_url == str(httpx.URL(url)) else f"redirect to {hop_url}: "
 
 
 def _find_keyword(response: httpx.Response, keyword: str, deadline: float) -> tuple[bool, bool, bool]:
@@ -282,6 +313,8 @@ def describe_error(exc: BaseException, timeout_s: float) -> str:
 def _connect_error(exc: httpx.ConnectError) -> str:
     causes = list(_causes(exc))
     for cause in causes:
+        if isinstance(cause, AddressDenied):
+            return str(cause)
         if isinstance(cause, ssl.SSLCertVerificationError):
             return f"TLS certificate not valid: {cause.verify_message or cause.reason}"
         if isinstance(cause, ssl.SSLError):
