@@ -6,6 +6,11 @@ sets it before workers fork), every worker writes its samples to files there
 and /metrics aggregates them with ``MultiProcessCollector``; gunicorn's
 ``child_exit`` hook marks dead workers so their gauges disappear.
 Without it (one process), the default registry is exact.
+
+Every label comes from a fixed set, so no client can grow the number of series:
+the method is one of METHODS or "other" (a client may send any token as its
+method), the endpoint is a Flask endpoint name or "unknown" (no route matched,
+or the method was not allowed), the status is one the app answered with.
 """
 from __future__ import annotations
 
@@ -14,12 +19,26 @@ import os
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
                                generate_latest, multiprocess)
 
+# The methods of RFC 9110 and PATCH; anything else a client invents is counted as "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"})
+OTHER_METHOD = "other"
+UNKNOWN_ENDPOINT = "unknown"
+
 REQUESTS = Counter("vigil_http_requests_total", "HTTP requests answered",
                    ["method", "endpoint", "status"])
 LATENCY = Histogram("vigil_http_request_duration_seconds", "Time to answer an HTTP request",
                     ["endpoint"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 CACHE_LOOKUPS = Counter("vigil_dashboard_cache_lookups_total",
                         "Dashboard summary cache lookups", ["result"])
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else OTHER_METHOD
+
+
+def endpoint_label(endpoint: str | None) -> str:
+    """Flask's endpoint names are fixed by the app's routes; None (no route) is "unknown"."""
+    return endpoint or UNKNOWN_ENDPOINT
 
 
 def render() -> tuple[bytes, str]:

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from app import metrics
 
-# Endpoints anyone may reach whatever VIGIL_PUBLIC_READS says.
+# Endpoints anyone may reach whatever VIGIL_PUBLIC_READS says (/metrics checks its own token).
 ALWAYS_PUBLIC = {"auth.login", "health.healthz", "health.readyz", "health.prometheus_metrics", "static"}
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -37,11 +37,11 @@ def _read_guard():
 
 
 def _finish(response):
-    endpoint = request.endpoint or "unknown"
+    endpoint = metrics.endpoint_label(request.endpoint)
     started = g.get("request_started")
     if started is not None:
         metrics.LATENCY.labels(endpoint).observe(time.perf_counter() - started)
-    metrics.REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+    metrics.REQUESTS.labels(metrics.method_label(request.method), endpoint, str(response.status_code)).inc()
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

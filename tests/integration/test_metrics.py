@@ -1,7 +1,9 @@
-"""/metrics counts requests from every gunicorn worker, not just the one that answers."""
+"""/metrics counts requests from every gunicorn worker, not just the one that answers; its
+labels come from a fixed set whatever a client sends; VIGIL_METRICS_TOKEN guards it."""
 from __future__ import annotations
 
 import re
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
@@ -31,3 +33,43 @@ def test_metrics_aggregate_every_worker(gunicorn, server_env):
 
     after = _healthz_total(requests.get(server.base_url + "/metrics", timeout=10).text)
     assert after - before == sent
+
+
+def _raw_request(server, method: str, path: str = "/healthz") -> bytes:
+    """An HTTP/1.1 request line as a client may invent it, sent on a socket (no client
+    library would send such a method name for us)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+        conn.sendall(f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _method_labels(text: str) -> set[str]:
+    return set(re.findall(r'^vigil_http_requests_total\{[^}]*method="([^"]*)"', text, re.M))
+
+
+def test_invented_methods_add_no_series(gunicorn, server_env):
+    server = gunicorn(server_env, workers=2)
+    before = requests.get(server.base_url + "/metrics", timeout=10).text
+    for i in range(30):
+        answer = _raw_request(server, f"FOOBAR{i}", "/healthz" if i % 2 else "/no-such-page")
+        assert answer.startswith(b"HTTP/1.1 4"), answer[:200]  # 404 or 405, never a 5xx
+    after = requests.get(server.base_url + "/metrics", timeout=10).text
+    assert not [m for m in _method_labels(after) if m.startswith("FOOBAR")], _method_labels(after)
+    assert "other" in _method_labels(after)
+    series = re.compile(r"^vigil_http_requests_total\{", re.M)
+    # at most the "other" series per endpoint/status, never one per invented method
+    assert len(series.findall(after)) - len(series.findall(before)) <= 4
+
+
+def test_metrics_token_under_gunicorn(gunicorn, server_env):
+    token = "integration-metrics-token-42"
+    server = gunicorn({**server_env, "VIGIL_METRICS_TOKEN": token}, workers=2)
+    assert requests.get(server.base_url + "/metrics", timeout=10).status_code == 401
+    wrong = requests.get(server.base_url + "/metrics", headers={"Authorization": "Bearer nope"}, timeout=10)
+    assert wrong.status_code == 401
+    right = requests.get(server.base_url + "/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert right.status_code == 200 and "vigil_http_requests_total" in right.text
+    assert token not in server.log_tail(400)
