@@ -84,7 +84,6 @@ def register_extensions(app: Flask) -> None:
 
 def register_web_extensions(app: Flask) -> None:
     """CSRF protection and sessions: the web process only (jobs have neither)."""
-    from app.extensions import db
     from app.models import User
     from app.web.extensions import csrf, login_manager
 
@@ -94,8 +93,11 @@ def register_web_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(session_id: str) -> User | None:
+        """The cookie holds a session id, not a user id (app/login_sessions.py)."""
+        from app import login_sessions
+
+        return login_sessions.user_for(session_id)
 
     @login_manager.request_loader
     def load_user_from_token(request: Request) -> User | None:
@@ -127,9 +129,9 @@ def _init_redis(app: Flask, client: Any, key: str, embedded_host: str) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import api, auth, cluster, dashboard, health, jobs, monitors, tokens
+    from app.web import account, api, auth, cluster, dashboard, health, jobs, monitors, tokens
 
-    for module in (health, auth, dashboard, monitors, jobs, cluster, api, tokens):
+    for module in (health, auth, dashboard, monitors, jobs, cluster, api, tokens, account):
         app.register_blueprint(module.bp)
     from app.web import filters, hooks
 

@@ -100,6 +100,20 @@ def create_admin_command() -> None:
         click.echo(f"admin account {user.username!r} exists; left unchanged")
 
 
+@vigil.command("sign-out")
+@click.argument("username")
+@with_appcontext
+def sign_out_command(username: str) -> None:
+    """End every browser session of USERNAME (an administrator's "sign out everywhere")."""
+    from app import login_sessions
+
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user named {username!r}")
+    count = login_sessions.end_all(user.id)
+    click.echo(f"signed out {count} session{'s' if count != 1 else ''} of {username!r}")
+
+
 @vigil.group("token")
 def token_group() -> None:
     """API tokens for /api/v1 writes (shown once when created)."""

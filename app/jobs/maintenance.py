@@ -40,10 +40,14 @@ def rollup_stats(ctx: JobContext) -> str:
 @job("prune-history", cron="17 3 * * *", deadline=3000, retries=1, backoff=30,
      description="Delete raw check results and job runs older than VIGIL_HISTORY_DAYS.")
 def prune_history(ctx: JobContext) -> str:
+    from app import login_sessions
+
     cutoff = ctx.slot - timedelta(days=current_app.config["VIGIL_HISTORY_DAYS"])
     checks = _delete_in_batches(CheckResult, CheckResult.checked_at < cutoff)
     runs = _delete_in_batches(JobRun, sa.and_(JobRun.started_at < cutoff, JobRun.status != "running"))
-    return f"pruned {checks} check results and {runs} job runs older than {cutoff.isoformat()}"
+    sessions = login_sessions.prune_idle()
+    return (f"pruned {checks} check results and {runs} job runs older than {cutoff.isoformat()}, "
+            f"and {sessions} idle sign-ins")
 
 
 def _delete_in_batches(model, condition) -> int:

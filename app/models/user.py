@@ -19,6 +19,15 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
+    # Which browser session this object was loaded for (app/login_sessions.py); None for an
+    # API token or the CLI. Not a column.
+    login_session_id = None
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session cookie: the session id, never the user id,
+        so deleting the session's row signs that cookie out (app/login_sessions.py)."""
+        return self.login_session_id or ""
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 

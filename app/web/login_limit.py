@@ -36,6 +36,17 @@ def is_locked(username: str) -> bool:
     return count is not None and int(count) >= current_app.config["VIGIL_LOGIN_MAX_FAILURES"]
 
 
+def retry_after(username: str) -> int:
+    """Whole seconds until the limit on `username` lifts (the counter's time to live)."""
+    window = current_app.config["VIGIL_LOGIN_WINDOW_SECONDS"]
+    try:
+        ttl = redis_coord.ttl(_key(username))
+    except (RedisError, OSError) as exc:
+        _down.warning("login limit unavailable (REDIS2): %s", exc)
+        return window
+    return ttl if isinstance(ttl, int) and 0 < ttl <= window else window
+
+
 def record_failure(username: str) -> None:
     key = _key(username)
     try:

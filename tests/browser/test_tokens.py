@@ -37,7 +37,9 @@ def test_create_use_and_revoke_a_token(page: Page, server, console, screenshot):
     page.goto("/account/tokens")
     expect(page.get_by_label("Your new token (shown once)")).to_have_count(0)
     expect(page.get_by_role("row", name=re.compile("deploy pipeline"))).not_to_contain_text("never")
-    page.get_by_role("button", name="Revoke deploy pipeline").click()
+    page.get_by_role("link", name="Revoke deploy pipeline").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Revoke the token")
+    page.get_by_role("button", name="Revoke").click()
     expect(page.get_by_role("status")).to_contain_text("Token revoked.")
     expect(page.get_by_text("You have no API tokens.")).to_be_visible()
     refused = requests.delete(server.base_url + created.headers["Location"], timeout=10,
