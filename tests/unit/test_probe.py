@@ -26,7 +26,7 @@ HOST = "127.0.0.1"
 
 class _Handler(BaseHTTPRequestHandler):
     """Routes: /ok, /status/N, /slow?s=S, /redirect/N, /slowhop/N?s=S, /loop, /big, /flip,
-    /body?text=T."""
+    /body?text=T, /to?url=U (a redirect to any URL)."""
     protocol_version = "HTTP/1.1"  # keep-alive, so connection reuse can be observed
     server: "LocalHTTPServer"
 
@@ -64,6 +64,8 @@ class _Handler(BaseHTTPRequestHandler):
                 hops = int(parts[1])
                 location = f"/slowhop/{hops - 1}?s={query.get('s', '1')}" if hops else None
                 self._reply(302 if hops else 200, b"", send_body, location=location)
+            elif parts[0] == "to":
+                self._reply(302, b"", send_body, location=query["url"])
             elif parts[0] == "loop":
                 self._reply(302, b"", send_body, location="/loop")
             elif parts[0] == "big":
@@ -96,12 +98,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class LocalHTTPServer(ThreadingHTTPServer):
-    """A threaded HTTP server on 127.0.0.1 that records what it was asked."""
+    """A threaded HTTP server on 127.0.0.1 (or `host`) that records what it was asked."""
     daemon_threads = True
     request_queue_size = 256  # many probes connect at once; the default backlog is 5
 
-    def __init__(self) -> None:
-        super().__init__((HOST, 0), _Handler)
+    def __init__(self, host: str = HOST) -> None:
+        super().__init__((host, 0), _Handler)
         self.flip_status = 200
         self.requests: list[tuple[str, str, dict[str, str], tuple[str, int]]] = []
         self.in_flight = 0
@@ -126,7 +128,7 @@ class LocalHTTPServer(ThreadingHTTPServer):
 
     @property
     def base_url(self) -> str:
-        return f"http://{HOST}:{self.server_address[1]}"
+        return f"http://{self.server_address[0]}:{self.server_address[1]}"
 
     def start(self) -> "LocalHTTPServer":
         self._thread.start()
