@@ -24,6 +24,15 @@ accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "1") == "1" else None
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or None
+# Request limits. The app enforces its own (app/web/body_gate.py: request line 4094 bytes,
+# header line 8190, gunicorn's defaults) and answers in its own shape, JSON under /api/.
+# gunicorn's ceilings sit above them so that a request between the two reaches the app;
+# beyond them gunicorn answers with its own HTML page before any app code runs (it has
+# not read the path yet). 8190 is the most gunicorn allows for the request line; the
+# header buffer is bounded by fields x field size (about 1.6 MB).
+limit_request_line = 8190
+limit_request_field_size = 16384
+limit_request_fields = 100
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="vigil-prometheus-")

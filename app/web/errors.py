@@ -1,4 +1,8 @@
-"""Error pages: HTML for people, JSON under /api/. No traceback ever reaches a user."""
+"""Error pages: HTML for people, JSON ``{"error", "status"[, "fields"]}`` under /api/.
+
+No traceback ever reaches a user. ``init_app`` also installs the request gate
+(app/web/body_gate.py), whose refusals are answered here like any other error.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,24 +11,35 @@ from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.web import body_gate
+
 log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
+    body_gate.install(app)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(body_gate.BodyRefused, _refused)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
 
 
-def _respond(code: int, title: str, message: str):
+def _respond(code: int, title: str, message: str, fields: dict[str, list[str]] | None = None):
     if request.path.startswith("/api/"):
-        return jsonify(error=message, status=code), code
+        extra = {"fields": fields} if fields else {}
+        return jsonify(error=message, status=code, **extra), code
+    if fields:
+        message += " (" + "; ".join(f"{name}: {' '.join(texts)}" for name, texts in fields.items()) + ")"
     return render_template("error.html", code=code, title=title, message=message), code
 
 
 def _csrf_error(error: CSRFError):
     return _respond(400, "Form expired or forged",
                     "The form's security token was missing or invalid. Go back, reload the page and try again.")
+
+
+def _refused(error: body_gate.BodyRefused):
+    return _respond(error.code, error.name, error.description, error.fields)
 
 
 def _http_error(error: HTTPException):

@@ -78,12 +78,24 @@ _NOT_FOUND = {"404": _json(_ERROR_REF, "No such monitor")}
 _UNAUTHORIZED = {"401": _json(_ERROR_REF, "Login or API token required")}
 _MONITOR_ID = [{"name": "monitor_id", "in": "path", "required": True,
                 "schema": {"type": "integer", "minimum": 1}}]
+# What the request gate (app/web/body_gate.py) may answer on any path, before the operation.
+_GATE_ERRORS = {
+    "414": _json(_ERROR_REF, "The request line is longer than 4094 bytes"),
+    "431": _json(_ERROR_REF, "A header line is longer than 8190 bytes, or all of them than 32 KiB"),
+}
+# ... and on any request with a body (POST, PATCH, DELETE).
+_BODY_ERRORS = {
+    "400": _json(_ERROR_REF, "The body is not a JSON object: not UTF-8, not JSON (NaN, Infinity and a "
+                             "repeated key are refused), or nested more than 32 levels deep"),
+    "413": _json(_ERROR_REF, "The body is larger than the server's VIGIL_MAX_BODY_BYTES, "
+                             "whether sent with Content-Length or chunked"),
+    "422": _json(_ERROR_REF, "Invalid fields, or text that is not Unicode (a lone surrogate such as "
+                             "\\ud800), with a message for each in `fields`"),
+}
 _WRITE_ERRORS = {
-    "400": _json(_ERROR_REF, "The body is not a JSON object"),
+    **_BODY_ERRORS,
     "401": _json(_ERROR_REF, "No valid API token"),
     "409": _json(_ERROR_REF, "Another monitor has this name"),
-    "413": _json(_ERROR_REF, "The body is larger than the server's VIGIL_MAX_BODY_BYTES"),
-    "422": _json(_ERROR_REF, "Invalid fields, with a message for each in `fields`"),
 }
 _TOKEN = [{"apiToken": []}]
 
@@ -93,9 +105,9 @@ def _body(schema: dict, required: list[str] | None = None) -> dict:
         "schema": {**schema, "required": required} if required else schema}}}
 
 
-OPENAPI = {
+OPENAPI: dict = {
     "openapi": "3.1.0",
-    "info": {"title": "Vigil API", "version": "1.1.0",
+    "info": {"title": "Vigil API", "version": "1.1.1",
              "description": "Monitors and their status. Reads follow the server's VIGIL_PUBLIC_READS; "
                             "writes need an API token (`flask --app app vigil token create USER`)."},
     "servers": [{"url": "/"}],
@@ -125,7 +137,7 @@ OPENAPI = {
             "delete": {
                 "operationId": "deleteMonitor", "summary": "Delete a monitor with its history",
                 "parameters": _MONITOR_ID, "security": _TOKEN,
-                "responses": {"204": {"description": "Deleted"}, **_NOT_FOUND,
+                "responses": {"204": {"description": "Deleted"}, **_NOT_FOUND, **_BODY_ERRORS,
                               "401": _WRITE_ERRORS["401"]}}},
         "/api/v1/status": {"get": {
             "operationId": "getStatus", "summary": "State and uptime of every monitor",
@@ -138,3 +150,7 @@ OPENAPI = {
                                          "description": "A token from `vigil token create`"}},
     },
 }
+
+for _item in OPENAPI["paths"].values():
+    for _operation in _item.values():
+        _operation["responses"].update(_GATE_ERRORS)
