@@ -97,7 +97,7 @@ def is_unicode(text: str) -> bool:
 def _field(path: str, key: Any) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
-    name = key if is_unicode(key) else key.encode("utf-8", "backslashreplace").decode("ascii")
+    name = key if is_unicode(key) else "".join(ch if is_unicode(ch) else f"\\u{ord(ch):04x}" for ch in key)
     return f"{path}.{name}" if path else name
 
 

@@ -7,7 +7,6 @@ with a message, in JSON under /api/, and change nothing. The real-gunicorn side
 """
 from __future__ import annotations
 
-import io
 import json
 from urllib.parse import urlencode
 
@@ -15,6 +14,7 @@ import pytest
 
 from app.web import body_gate, json_body
 from tests.conftest import VALID_MONITOR, csrf_from
+from tests.support.bodies import send
 from tests.unit.test_bad_input import monitor_rows
 
 GOOD = {"name": "gate", "url": "http://127.0.0.1:9/health"}
@@ -35,9 +35,7 @@ def api(client, token: str, method: str, path: str, body: bytes, **headers):
 
 def chunked(client, method: str, path: str, body: bytes, headers: dict):
     """A body with no Content-Length, as gunicorn hands on a Transfer-Encoding: chunked one."""
-    return client.open(path, method=method, input_stream=io.BytesIO(body),
-                       headers={**headers, "Transfer-Encoding": "chunked"},
-                       environ_overrides={"wsgi.input_terminated": True})
+    return send(client, method, path, body, chunked=True, headers=headers)
 
 
 def assert_api_error(response, status: int) -> dict:
@@ -92,6 +90,9 @@ def test_a_surrogate_in_a_key_or_a_nested_value_is_named(admin_client, token):
                                 b'{"name": "n", "url": "http://x.example/", "\\ud800": 1, '
                                 b'"expected_status": ["\\udc00", 200]}'), 422)
     assert set(body["fields"]) == {"\\ud800", "expected_status[0]"}, body
+    # a key with other non-ASCII text around the surrogate (found by the API sweep: it was a 500)
+    body = assert_api_error(api(admin_client, token, "POST", "/api/v1/monitors", b'{"\xc3\xa9\\udc00": 1}'), 422)
+    assert list(body["fields"]) == ["\u00e9\\udc00"], body
 
 
 @pytest.mark.parametrize("raw", [b'{"name": "n", "url": "http://x.example/", "timeout_seconds": NaN}',
