@@ -1,8 +1,23 @@
-"""Request hooks: the read guard, request metrics and security headers."""
+"""Request hooks: the read guard, request metrics and security headers; and what an
+anonymous visitor may see.
+
+Who reads what:
+- signed in (a session, or an API token on /api/): everything;
+- anonymous with VIGIL_PUBLIC_READS on: a read-only view, GET only, of the endpoints in
+  PUBLIC_READS (the dashboard, a monitor's page, the API's reads), and those views show
+  names, states, uptime and latency only: never a monitor's URL (it may carry a token in
+  its query string), method, keyword, check errors or incident causes, and never the jobs
+  or cluster pages (run history, pod names and process ids). Every other GET sends the
+  visitor to the login page, so a new page is private until it is added to PUBLIC_READS;
+- anonymous with VIGIL_PUBLIC_READS off: only ALWAYS_PUBLIC.
+Writes (POST and the like) are left to their views, which all require a login (and a CSRF
+token) or an API token, so they answer as they always have.
+"""
 from __future__ import annotations
 
 import os
 import time
+from typing import Any, Mapping
 
 from flask import Flask, current_app, g, jsonify, redirect, request, url_for
 from flask_login import current_user
@@ -11,6 +26,12 @@ from app import metrics
 
 # Endpoints anyone may reach whatever VIGIL_PUBLIC_READS says (/metrics checks its own token).
 ALWAYS_PUBLIC = {"auth.login", "health.healthz", "health.readyz", "health.prometheus_metrics", "static"}
+# What an anonymous visitor may read when VIGIL_PUBLIC_READS is on; the views redact.
+PUBLIC_READS = {"dashboard.index", "monitors.detail", "api.list_monitors", "api.get_monitor",
+                "api.status", "api.openapi"}
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+# The fields of a monitor (the API's monitor JSON) an anonymous caller gets.
+PUBLIC_MONITOR_FIELDS = ("id", "name", "state", "last_checked_at")
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
@@ -20,6 +41,21 @@ def init_app(app: Flask) -> None:
     app.before_request(_start_timer)
     app.before_request(_read_guard)
     app.after_request(_finish)
+    app.context_processor(lambda: {"sees_private": sees_private()})
+
+
+def sees_private() -> bool:
+    """Whether this request may see URLs, job history and process details: a login
+    (or, on /api/, an API token). With public reads off nobody else gets this far."""
+    return bool(current_user.is_authenticated)
+
+
+def visible_monitor(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A monitor's JSON as this caller may see it: whole when signed in, else only
+    PUBLIC_MONITOR_FIELDS (app/web/api.py passes every monitor it returns through this)."""
+    if sees_private():
+        return dict(data)
+    return {key: data[key] for key in PUBLIC_MONITOR_FIELDS if key in data}
 
 
 def _start_timer() -> None:
@@ -27,10 +63,16 @@ def _start_timer() -> None:
 
 
 def _read_guard():
-    if current_app.config["VIGIL_PUBLIC_READS"] or current_user.is_authenticated:
+    if request.endpoint is None or request.endpoint in ALWAYS_PUBLIC or current_user.is_authenticated:
+        return None  # no route: the 404/405 handlers answer, and reveal nothing
+    if request.method not in READ_METHODS:
+        return None if current_app.config["VIGIL_PUBLIC_READS"] else _login_required()
+    if current_app.config["VIGIL_PUBLIC_READS"] and request.endpoint in PUBLIC_READS:
         return None
-    if request.endpoint in ALWAYS_PUBLIC or request.endpoint is None:
-        return None
+    return _login_required()
+
+
+def _login_required():
     if request.path.startswith("/api/"):
         return jsonify(error="login required", status=401), 401
     return redirect(url_for("auth.login", next=request.full_path))

@@ -160,7 +160,8 @@ def private_app(app_factory):
     return app_factory(VIGIL_PUBLIC_READS=False)
 
 
-@pytest.mark.parametrize("path", ["/", "/monitors/1", "/monitors/new"])
+@pytest.mark.parametrize("path", ["/", "/monitors/1", "/monitors/new", "/monitors/1/delete", "/jobs/",
+                                  "/jobs/check-monitors", "/cluster/"])
 def test_private_reads_send_anonymous_pages_to_login(private_app, path):
     response = private_app.test_client().get(path)
     assert response.status_code == 302
