@@ -19,7 +19,7 @@ import os
 import time
 from typing import Any, Mapping
 
-from flask import Flask, current_app, g, jsonify, redirect, request, url_for
+from flask import Flask, current_app, g, jsonify, request
 from flask_login import current_user
 
 from app import metrics
@@ -75,7 +75,8 @@ def _read_guard():
 def _login_required():
     if request.path.startswith("/api/"):
         return jsonify(error="login required", status=401), 401
-    return redirect(url_for("auth.login", next=request.full_path))
+    # What @login_required answers: the login page, with this page as `next` and a flash.
+    return current_app.login_manager.unauthorized()
 
 
 def _finish(response):

@@ -1,9 +1,13 @@
-"""Monitor pages: detail, add, edit, delete (Post/Redirect/Get, login for changes)."""
+"""Monitor pages: detail, add, edit, delete (Post/Redirect/Get, login for changes).
+
+Deleting takes two steps that need no JavaScript: GET /monitors/<id>/delete asks for
+confirmation (a page with a CSRF-protected form and Cancel), and only its POST deletes.
+"""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from app import monitor_service
@@ -47,10 +51,12 @@ def _edit(monitor: Monitor, form: MonitorForm, *, created: bool):
     return render_template("monitors/form.html", form=form, monitor=monitor, created=created), status
 
 
-@bp.route("/<int:monitor_id>/delete", methods=["POST"])
+@bp.route("/<int:monitor_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(monitor_id: int):
     monitor = monitor_service.get_or_404(monitor_id)
+    if request.method != "POST":
+        return render_template("monitors/delete.html", monitor=monitor)
     name = monitor.name
     monitor_service.delete(monitor)
     flash(f"Monitor “{name}” deleted.", "success")

@@ -57,8 +57,19 @@ def submit(page: Page) -> None:
     page.locator("main form").get_by_role("button", name="Add monitor").click()
 
 
-def delete_from_detail(page: Page, name: str) -> None:
-    page.get_by_role("button", name="Delete").click()
+def delete_from_detail(page: Page, name: str, *, cancel_first: bool = False) -> None:
+    """Delete asks on a page of its own (no JavaScript needed); Cancel goes back unharmed."""
+    detail_url = page.url
+    if cancel_first:
+        page.get_by_role("main").get_by_role("link", name="Delete", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(f"Delete the monitor “{name}”?")
+        page.get_by_role("link", name="Cancel").click()
+        expect(page).to_have_url(detail_url)
+        expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+    page.get_by_role("main").get_by_role("link", name="Delete", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/monitors/\d+/delete$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Delete the monitor “{name}”?")
+    page.get_by_role("button", name="Delete monitor").click()
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_role("status")).to_contain_text(f"Monitor “{name}” deleted.")
 
@@ -151,7 +162,7 @@ def test_add_fix_view_and_delete_a_monitor(page: Page, console):
     expect(page).to_have_url(detail_url)
     expect(page.get_by_role("heading", level=1)).to_contain_text(name)
 
-    delete_from_detail(page, name)
+    delete_from_detail(page, name, cancel_first=True)
     expect(page.get_by_role("link", name=name, exact=True)).to_have_count(0)
     errors = console.errors_except(r"status of 422 .*@ \S+/monitors/new$")
     assert errors == [], "\n".join(errors)  # also covers the dashboard and detail pages
