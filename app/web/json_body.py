@@ -9,21 +9,22 @@ Guarantees:
   parser runs, by a linear scan that never recurses, so no body can raise
   RecursionError (the stdlib parser recurses once per level and gives up near
   1000 levels);
-- ``NaN``, ``Infinity`` and ``-Infinity`` (Python extensions, not JSON) and a key
-  repeated in one object (where the last one would silently win) are refused (400);
+- a key repeated in one object (where the last one would silently win) is refused (400);
 - a string or key holding a lone UTF-16 surrogate (``"\\ud800"``, legal JSON
   escapes but not Unicode text) is refused (422) with the field named, so it never
   reaches a database driver, which cannot encode it (UnicodeEncodeError, a 500);
 - integers longer than Python's 4300-digit limit are refused (400).
 
-Caveats: numbers keep Python's meaning (``1e400`` is ``inf``); whether a number
-fits a field is for the field's validator (the monitor form), which answers 422.
+Caveats: numbers keep Python's meaning (``1e400`` is ``inf``), and the stdlib's
+``NaN``, ``Infinity`` and ``-Infinity`` literals (not JSON) are read as floats:
+whether a number fits a field is for the field's validator (the monitor form),
+which refuses all of these with 422 and a message on the field.
 The byte size of the document is bounded by the body gate (app/web/body_gate.py).
 
 Why it is written here and not taken from a library: the stdlib parser is kept
 (Flask parses with it again later, so both agree on every accepted document) and
-only what it lacks is added. orjson refuses deep nesting (at 1024 levels),
-NaN and surrogates too, but it is a compiled runtime dependency, and its errors
+only what it lacks is added. orjson refuses deep nesting (at 1024 levels)
+and surrogates too, but it is a compiled runtime dependency, and its errors
 give a byte offset where the API promises a message per field.
 """
 from __future__ import annotations
@@ -64,10 +65,6 @@ def nesting_depth(text: str) -> int:
         elif token in "]}":
             steps.append(-1)
     return max(accumulate(steps), default=0)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise JSONRefused(400, f"the body is not valid JSON: {name} is not a JSON number")
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -126,7 +123,7 @@ def parse(text: str) -> Any:
     if nesting_depth(text) > MAX_DEPTH:
         raise JSONRefused(400, f"the body is not accepted: JSON nested deeper than {MAX_DEPTH} levels")
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
+        value = json.loads(text, object_pairs_hook=_unique_keys)
     except JSONRefused:
         raise
     except ValueError as exc:  # JSONDecodeError, and int() past its digit limit

@@ -85,8 +85,8 @@ _GATE_ERRORS = {
 }
 # ... and on any request with a body (POST, PATCH, DELETE).
 _BODY_ERRORS = {
-    "400": _json(_ERROR_REF, "The body is not a JSON object: not UTF-8, not JSON (NaN, Infinity and a "
-                             "repeated key are refused), or nested more than 32 levels deep"),
+    "400": _json(_ERROR_REF, "The body is not a JSON object: not UTF-8, not JSON (a repeated key is "
+                             "refused), or nested more than 32 levels deep"),
     "413": _json(_ERROR_REF, "The body is larger than the server's VIGIL_MAX_BODY_BYTES, "
                              "whether sent with Content-Length or chunked"),
     "422": _json(_ERROR_REF, "Invalid fields, or text that is not Unicode (a lone surrogate such as "
