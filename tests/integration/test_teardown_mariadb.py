@@ -25,7 +25,14 @@ pytestmark = pytest.mark.integration
 def mysql_app(database_url, redis_urls, tmp_path, monkeypatch):
     monkeypatch.setenv("VIGIL_INSTANCE_PATH", str(tmp_path))
     app = create_app({"VIGIL_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
-                      "REDIS_URL": redis_urls[0], "REDIS2_URL": redis_urls[1]})
+                      "REDIS_URL": redis_urls[0], "REDIS2_URL": redis_urls[1],
+                      "VIGIL_ADMIN_PASSWORD": "correct horse battery staple"})
+    with app.app_context():  # a signed-in caller (an API token), whatever the read guard allows anonymously
+        from app import api_tokens
+        from app.commands import ensure_admin
+
+        ensure_admin()
+        app.config["TEST_AUTH"] = {"Authorization": "Bearer " + api_tokens.issue(username="admin", name="t")[1]}
 
     @app.route("/api/v1/test-kill-my-connection")
     def kill_my_connection():
@@ -48,7 +55,7 @@ def mysql_app(database_url, redis_urls, tmp_path, monkeypatch):
 def test_a_connection_killed_under_a_request_still_gets_the_response(mysql_app, caplog, database_url):
     client = mysql_app.test_client()
     with caplog.at_level(logging.WARNING, logger="app.extensions"):
-        response = client.get("/api/v1/test-kill-my-connection")
+        response = client.get("/api/v1/test-kill-my-connection", headers=mysql_app.config["TEST_AUTH"])
     assert response.status_code == 200, response.get_data(as_text=True)
     assert "killed" in response.get_json()
     lines = [r.getMessage() for r in caplog.records if r.name == "app.extensions"]
@@ -57,7 +64,7 @@ def test_a_connection_killed_under_a_request_still_gets_the_response(mysql_app, 
     password = make_url(database_url).password
     assert password not in lines[0] and "SELECT" not in lines[0]
     # the dead connection was discarded: the next request gets a live one
-    assert client.get("/api/v1/monitors").status_code == 200
-    second = client.get("/api/v1/test-kill-my-connection")
+    assert client.get("/api/v1/monitors", headers=mysql_app.config["TEST_AUTH"]).status_code == 200
+    second = client.get("/api/v1/test-kill-my-connection", headers=mysql_app.config["TEST_AUTH"])
     assert second.status_code == 200
     assert second.get_json()["killed"] != response.get_json()["killed"]
