@@ -468,9 +468,11 @@ def test_anonymous_post_without_a_token_is_rejected_and_changes_nothing(app, ano
     assert monitor_rows(app) == before
 
 
-def test_get_on_the_delete_url_is_405_and_deletes_nothing(app, admin_client, existing):
+def test_get_on_the_delete_url_only_asks_and_other_methods_are_405(app, admin_client, existing):
+    """GET shows the confirmation page (only its POST deletes); PUT is not a way to delete."""
     before = monitor_rows(app)
-    response = admin_client.get(f"/monitors/{existing}/delete")
+    assert admin_client.get(f"/monitors/{existing}/delete").status_code == 200
+    response = admin_client.put(f"/monitors/{existing}/delete")
     assert response.status_code == 405
     assert "POST" in response.headers["Allow"]
     assert "does not accept that kind of request" in response.get_data(as_text=True)
