@@ -32,7 +32,8 @@ EXISTING = (str(CI_VALUES / "existing-secret-values.yaml"),)
 RELEASE = "vigil"
 HELMS = ("helm", "helm3")  # Helm 4 (the default everywhere) and Helm 3
 # Fixed credentials, for comparing two renders: otherwise each generates its own.
-FIXED_SECRETS = {"secretKey": "k" * 40, "adminPassword": "admin-password", "mysql.auth.password": "db-password"}
+FIXED_SECRETS = {"secretKey": "k" * 40, "adminPassword": "admin-password", "mysql.auth.password": "db-password",
+                 "metrics.token": "m" * 40}
 
 
 @functools.lru_cache(maxsize=1)

@@ -160,7 +160,7 @@ def test_zero_values_install_works_and_upgrade_keeps_the_generated_secrets(contr
                                                                          tmp_path):
     """`helm install vigil charts/vigil` with no values, hooks and all, in a namespace that
     enforces (and warns about) "restricted"; `helm upgrade` with no values keeps SECRET_KEY,
-    the admin password, the database password (which must keep matching the datadir on the
+    the admin password, the metrics token, the database password (which must keep matching the datadir on the
     claim) and the claim itself. No kubelet: the objects are stored, pods never run."""
     import subprocess
 
@@ -198,12 +198,13 @@ def test_zero_values_install_works_and_upgrade_keeps_the_generated_secrets(contr
     assert (first["REDIS_URL"], first["REDIS2_URL"]) == ("redis://vigil-redis-cache:6379/0",
                                                          "redis://vigil-redis-coordination:6379/0")
     assert len(first["SECRET_KEY"]) >= 32 and len(first["VIGIL_ADMIN_PASSWORD"]) >= 16
+    assert len(first["VIGIL_METRICS_TOKEN"]) >= 32, "Prometheus' token, kept below like the others"
 
     helm("upgrade", "vigil", str(CHART))
     assert secrets() == first and annotations()["checksum/secret"] == first_annotations["checksum/secret"]
     helm("upgrade", "vigil", str(CHART), "--set", "config.historyDays=7")
     second, second_annotations = secrets(), annotations()
-    assert second == first, "SECRET_KEY, the admin password and the database password survive upgrades"
+    assert second == first, "SECRET_KEY, the admin password, the metrics token and the database password survive upgrades"
     assert second_annotations["checksum/secret"] == first_annotations["checksum/secret"]
     assert second_annotations["checksum/config"] != first_annotations["checksum/config"]
     assert core.read_namespaced_persistent_volume_claim("vigil-mysql", namespace).metadata.uid == claim.metadata.uid

@@ -45,7 +45,8 @@ def test_configmap_maps_values_to_settings():
     assert data["VIGIL_SEED_URL"] == "http://vigil:80/healthz", "the seeded monitor probes the Service"
     assert data["VIGIL_INSTANCE_PATH"].startswith("/tmp/") and data["VIGIL_LOCK_DIR"] == "/tmp"
     assert all(isinstance(v, str) for v in data.values())
-    assert not {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "REDIS2_URL", "VIGIL_ADMIN_PASSWORD"} & set(data)
+    assert not {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "REDIS2_URL", "VIGIL_ADMIN_PASSWORD",
+                "VIGIL_METRICS_TOKEN"} & set(data)
 
 
 def test_external_urls_go_into_the_secret():
@@ -99,6 +100,7 @@ def test_existing_secret_replaces_the_chart_secret_everywhere():
     ({"secretKey": "k" * 40}, "secretKey is set but existingSecret"),
     ({"adminPassword": "pw"}, "adminPassword is set but existingSecret"),
     ({"externalRedis.cacheUrl": "redis://c"}, "externalRedis is set but existingSecret"),
+    ({"metrics.token": "t" * 32}, "metrics.token is set but existingSecret"),
 ])
 def test_existing_secret_refuses_values_it_would_ignore(values, message):
     assert message in render_error(EXISTING, values)
@@ -106,5 +108,5 @@ def test_existing_secret_refuses_values_it_would_ignore(values, message):
 
 def test_values_yaml_holds_no_credentials():
     text = Path(REPO / "charts" / "vigil" / "values.yaml").read_text()
-    for key in ("secretKey", "adminPassword", "url", "cacheUrl", "coordinationUrl", "password"):
+    for key in ("secretKey", "adminPassword", "url", "cacheUrl", "coordinationUrl", "password", "token"):
         assert re.search(rf"^\s*{key}: \"\"$", text, flags=re.M), key

@@ -3,12 +3,14 @@ scrape annotations used otherwise: rendered with `helm template` and asserted, a
 applied to the real apiserver with the CRDs installed first: the Gateway API's own HTTPRoute
 CRD (sigs.k8s.io/gateway-api v1.6.3, read from the Go module cache; hack/k8s-assets.sh
 fetches it) and a ServiceMonitor CRD reduced to the fields the chart writes (the Prometheus
-Operator's module is not among the approved downloads). Strict field validation (kubectl's
+Operator's module is not among the approved downloads; its `authorization` is the
+operator's SafeAuthorization: type and a SecretKeySelector). Strict field validation (kubectl's
 default) refuses any field a CRD does not declare."""
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,7 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.chart.chart import DEV, PROD, find, one, render, render_error, render_text
+from tests.chart.chart import CHART, DEV, EXISTING, PROD, find, one, render, render_error, render_text
+from tests.chart.test_config_secrets import secret_data
 from tests.support.services import service_missing
 
 ROUTE = {"httpRoute.enabled": True,
@@ -27,6 +30,7 @@ ROUTE = {"httpRoute.enabled": True,
 MONITOR = {"metrics.serviceMonitor.enabled": True, "metrics.serviceMonitor.labels": {"release": "kube-prometheus-stack"},
            "metrics.serviceMonitor.scrapeTimeout": "10s"}
 SCRAPE = ("prometheus.io/scrape", "prometheus.io/port", "prometheus.io/path")
+AUTHORIZATION = {"type": "Bearer", "credentials": {"name": "vigil", "key": "VIGIL_METRICS_TOKEN"}}
 
 
 def web_pod_annotations(objects: list[dict]) -> dict[str, str]:
@@ -80,22 +84,45 @@ def test_notes_name_the_gateway_and_the_hostnames(tmp_path):
 # ---- metrics ---------------------------------------------------------------------------
 
 def test_metrics_are_served_where_the_scrape_annotations_point(app_factory):
-    """The annotations name the web container's http port and /metrics, which the app serves
-    to anyone (Prometheus has no login), also when pages need one."""
-    objects = render()
+    """The annotations (when asked for) name the web container's http port and /metrics, which
+    the app serves to the token in the chart's Secret only, also when pages need no login."""
+    objects = render((), {"metrics.scrapeAnnotations": True})
     annotations = web_pod_annotations(objects)
     assert (annotations["prometheus.io/scrape"], annotations["prometheus.io/path"]) == ("true", "/metrics")
     web = one(objects, "Deployment", "vigil")["spec"]["template"]["spec"]["containers"][0]
     assert {"name": "http", "containerPort": int(annotations["prometheus.io/port"])} == \
         {k: v for k, v in web["ports"][0].items() if k in ("name", "containerPort")}
-    assert web_pod_annotations(render((), {"containerPort": 9000}))["prometheus.io/port"] == "9000"
-    response = app_factory(VIGIL_PUBLIC_READS=False).test_client().get(annotations["prometheus.io/path"])
+    assert {"secretRef": {"name": "vigil"}} in web["envFrom"], "the pods get VIGIL_METRICS_TOKEN from the Secret"
+    assert web_pod_annotations(render((), {"metrics.scrapeAnnotations": True, "containerPort": 9000}))[
+        "prometheus.io/port"] == "9000"
+    token = secret_data(objects)["VIGIL_METRICS_TOKEN"]
+    client = app_factory(VIGIL_PUBLIC_READS=True, VIGIL_METRICS_TOKEN=token).test_client()
+    assert client.get(annotations["prometheus.io/path"]).status_code == 401, "annotations carry no token"
+    response = client.get(annotations["prometheus.io/path"], headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200 and response.mimetype == "text/plain"
     assert "vigil_" in response.get_data(as_text=True)
 
 
-def test_scrape_annotations_can_be_turned_off():
-    assert not set(SCRAPE) & set(web_pod_annotations(render((), {"metrics.scrapeAnnotations": False})))
+def test_scrape_annotations_are_off_by_default_and_documented_as_tokenless():
+    """Annotation-based discovery cannot send the token, so it is not the default, and the
+    values say so where the switch is."""
+    assert not set(SCRAPE) & set(web_pod_annotations(render()))
+    assert not set(SCRAPE) & set(web_pod_annotations(render(PROD)))
+    values = (CHART / "values.yaml").read_text()
+    doc = next(line for line in values.splitlines() if "@param metrics.scrapeAnnotations" in line)
+    assert "cannot carry the token" in doc and "401" in doc
+
+
+def test_the_metrics_token_is_generated_kept_given_and_checked():
+    data = secret_data(render(PROD))
+    assert re.fullmatch(r"[A-Za-z0-9]{40}", data["VIGIL_METRICS_TOKEN"])
+    assert secret_data(render(PROD, {"config.historyDays": 31}))["VIGIL_METRICS_TOKEN"] != data["VIGIL_METRICS_TOKEN"], \
+        "no cluster to look up: each render generates its own (helm upgrade keeps it: test_apiserver.py)"
+    given = "t" * 32
+    assert secret_data(render(PROD, {"metrics.token": given}))["VIGIL_METRICS_TOKEN"] == given
+    assert "/metrics/token" in render_error(PROD, {"metrics.token": "too-short"})
+    assert "/metrics/token" in render_error(PROD, {"metrics.token": "has a space " * 4})
+    assert "metrics.token is set but existingSecret" in render_error(EXISTING, {"metrics.token": given})
 
 
 def test_no_service_monitor_by_default():
@@ -111,11 +138,27 @@ def test_service_monitor_scrapes_the_web_pods_behind_the_service():
     assert selector.items() <= service["metadata"]["labels"].items(), "it selects this Service"
     assert selector == service["spec"]["selector"], "...and no other component's"
     assert monitor["spec"]["endpoints"] == [{"port": service["spec"]["ports"][0]["name"], "path": "/metrics",
-                                             "scheme": "http", "interval": "30s", "scrapeTimeout": "10s"}]
+                                             "scheme": "http", "interval": "30s", "scrapeTimeout": "10s",
+                                             "authorization": AUTHORIZATION}]
     assert not set(SCRAPE) & set(web_pod_annotations(objects)), "one way of discovery, so no pod is scraped twice"
     default = one(render(PROD, {"metrics.serviceMonitor.enabled": True, "metrics.serviceMonitor.interval": ""}),
                   "ServiceMonitor")
-    assert default["spec"]["endpoints"][0].keys() == {"port", "path", "scheme"}, "Prometheus' own defaults"
+    assert default["spec"]["endpoints"][0].keys() == {"port", "path", "scheme", "authorization"}, \
+        "Prometheus' own defaults"
+
+
+@pytest.mark.parametrize("files, secret", [(PROD, "vigil"), (DEV, "vigil"), (EXISTING, "vigil-credentials")],
+                         ids=["prod", "dev", "existing-secret"])
+def test_service_monitor_sends_the_token_the_pods_check(files, secret):
+    """Prometheus reads the bearer token from the very Secret key the pods get as
+    VIGIL_METRICS_TOKEN (envFrom), so a scrape is never a 401."""
+    objects = render(files, {"metrics.serviceMonitor.enabled": True})
+    endpoint = one(objects, "ServiceMonitor", "vigil")["spec"]["endpoints"][0]
+    assert endpoint["authorization"] == {"type": "Bearer", "credentials": {"name": secret, "key": "VIGIL_METRICS_TOKEN"}}
+    web = one(objects, "Deployment", "vigil")["spec"]["template"]["spec"]["containers"][0]
+    assert {"secretRef": {"name": secret}} in web["envFrom"]
+    if secret == "vigil":
+        assert secret_data(objects)["VIGIL_METRICS_TOKEN"]
 
 
 @pytest.mark.parametrize("values, where", [
@@ -147,7 +190,12 @@ SERVICE_MONITOR_CRD = {
                          "port": {"type": "string"}, "path": {"type": "string"},
                          "scheme": {"type": "string", "enum": ["http", "https", "HTTP", "HTTPS"]},
                          "interval": {"type": "string", "pattern": DURATION},
-                         "scrapeTimeout": {"type": "string", "pattern": DURATION}}}}}}}}}}]}}
+                         "scrapeTimeout": {"type": "string", "pattern": DURATION},
+                         "authorization": {"type": "object", "properties": {
+                             "type": {"type": "string"},
+                             "credentials": {"type": "object", "required": ["key"], "properties": {
+                                 "name": {"type": "string"}, "key": {"type": "string"},
+                                 "optional": {"type": "boolean"}}}}}}}}}}}}}}]}}
 
 
 def gateway_api_crds() -> str:

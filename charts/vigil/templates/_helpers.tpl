@@ -173,8 +173,8 @@ imagePullSecrets:
 {{- end }}
 
 {{/* ---- Generated secrets, computed once per render and kept across upgrades ----
-`lookup` reads the live Secret so `helm upgrade` keeps SECRET_KEY (sessions survive) and
-the admin password; `helm template` has no cluster, so it generates fresh values. The
+`lookup` reads the live Secret so `helm upgrade` keeps SECRET_KEY (sessions survive), the
+admin password and the metrics token (Prometheus keeps scraping); `helm template` has no cluster, so it generates fresh values. The
 result is memoized on the root context so the Secret, its checksum and the migration
 hook copy all see the same values. */}}
 {{- define "vigil.ensureGenerated" -}}
@@ -189,6 +189,7 @@ hook copy all see the same values. */}}
 {{- $gen := dict }}
 {{- $_ := set $gen "secretKey" (.Values.secretKey | default (get $live "SECRET_KEY" | b64dec) | default (randAlphaNum 64)) }}
 {{- $_ := set $gen "adminPassword" (.Values.adminPassword | default (get $live "VIGIL_ADMIN_PASSWORD" | b64dec) | default (randAlphaNum 20)) }}
+{{- $_ := set $gen "metricsToken" (.Values.metrics.token | default (get $live "VIGIL_METRICS_TOKEN" | b64dec) | default (randAlphaNum 40)) }}
 {{- $_ := set $gen "mysqlPassword" (.Values.mysql.auth.password | default (get $liveMysql "mysql-password" | b64dec) | default (randAlphaNum 24)) }}
 {{- $_ := set . "vigilGenerated" $gen }}
 {{- end }}
@@ -209,6 +210,9 @@ which always renders. */}}
 {{- if get $v $key }}
 {{- $conflicts = append $conflicts (printf "%s is set but existingSecret=%s is used: put it in that Secret instead" $key $v.existingSecret) }}
 {{- end }}
+{{- end }}
+{{- if $v.metrics.token }}
+{{- $conflicts = append $conflicts (printf "metrics.token is set but existingSecret=%s is used: put VIGIL_METRICS_TOKEN in that Secret instead" $v.existingSecret) }}
 {{- end }}
 {{- if $v.database.url }}
 {{- $conflicts = append $conflicts (printf "database.url is set but existingSecret=%s is used: put DATABASE_URL in that Secret instead" $v.existingSecret) }}
@@ -275,6 +279,7 @@ DATABASE_URL: {{ $db | b64enc | quote }}
 REDIS_URL: {{ $redis | b64enc | quote }}
 REDIS2_URL: {{ $redis2 | b64enc | quote }}
 VIGIL_ADMIN_PASSWORD: {{ $g.adminPassword | b64enc | quote }}
+VIGIL_METRICS_TOKEN: {{ $g.metricsToken | b64enc | quote }}
 {{- end }}
 
 {{/* Data of the ConfigMap: every non-secret setting of app/config.py and gunicorn.conf.py. */}}
