@@ -1,13 +1,17 @@
 """The page a person sees when something unexpected breaks: a title, a message, no traceback."""
 from __future__ import annotations
 
+from tests.conftest import login
+
 
 def test_unexpected_error_page_has_a_real_title_and_no_traceback(app):
     @app.route("/boom-for-test")
     def boom():
         raise RuntimeError("secret internal detail")
 
-    page = app.test_client().get("/boom-for-test")
+    client = app.test_client()
+    login(client)  # signed in: the read guard keeps unlisted pages private
+    page = client.get("/boom-for-test")
     assert page.status_code == 500
     html = page.get_data(as_text=True)
     # The title once rendered as "<property object at 0x...>" (a class's property, not a value).
