@@ -19,7 +19,7 @@ import os
 import time
 from typing import Any, Mapping
 
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, current_app, g, has_request_context, jsonify, request
 from flask_login import current_user
 
 from app import metrics
@@ -47,6 +47,8 @@ def init_app(app: Flask) -> None:
 def sees_private() -> bool:
     """Whether this request may see URLs, job history and process details: a login
     (or, on /api/, an API token). With public reads off nobody else gets this far."""
+    if not has_request_context():  # a template rendered outside a request shows nothing private
+        return False
     return bool(current_user.is_authenticated)
 
 
