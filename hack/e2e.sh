@@ -49,7 +49,9 @@ bash hack/kind/assets.sh --check >/dev/null 2>&1 && figure tools_cached true || 
 ASSETS="$(bash hack/kind/assets.sh)"
 KIND="$ASSETS/kind" KUBECTL="$ASSETS/kubectl" HELM="$(bash hack/k8s-assets.sh)/helm"
 
-# Image engine: builds need the host's network (PyPI, Debian's mirror).
+# Image engine: builds need the host's network (PyPI, Debian's mirror). Stopped at the end
+# unless it was running before (a developer's warm engine stays up).
+bash hack/docker-engine.sh status >/dev/null 2>&1 && IMAGE_ENGINE_WAS_UP=1 || IMAGE_ENGINE_WAS_UP=0
 eval "$(bash hack/docker-engine.sh)"
 BUILD_DOCKER_HOST="$DOCKER_HOST"
 
@@ -87,6 +89,7 @@ HOW
   step "teardown"
   cluster "$KIND" delete cluster --name "$CLUSTER" >&2 || true
   ((OFFLINE)) && bash hack/kind/engine.sh stop || true
+  ((IMAGE_ENGINE_WAS_UP)) || bash hack/docker-engine.sh stop >&2 || true
   # The snapshot is kept until a teardown restored it: a run that was killed leaves it for
   # the next one, whose teardown then restores the host as it was before either.
   bash hack/kind/host-state.sh restore "$STATE/host-sysctls" && rm -f "$STATE/host-sysctls"
@@ -94,7 +97,7 @@ HOW
 }
 
 if [[ "${1:-}" == down ]]; then
-  set +e; (exit 0); KEEP=0; teardown
+  set +e; (exit 0); KEEP=0; IMAGE_ENGINE_WAS_UP=0; teardown
 fi
 trap teardown EXIT
 trap 'exit 130' INT TERM
