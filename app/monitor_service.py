@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from app.dashboard import invalidate_summary
 from app.extensions import db
 from app.models import CheckResult, Incident, Monitor, failed_checks_sum, utcnow
+from app.models.monitor import name_key
 from app.monitoring.stats import percentile, uptime_percent
 
 EDITABLE = ("name", "url", "method", "interval_minutes", "timeout_seconds",
@@ -49,7 +50,7 @@ def list_monitors() -> list[Monitor]:
 
 def save(monitor: Monitor, values: dict[str, Any]) -> Monitor:
     """Apply `values` (already validated) and commit; DuplicateName on a taken name."""
-    clash = db.session.scalar(sa.select(Monitor.id).where(Monitor.name == values["name"]))
+    clash = db.session.scalar(sa.select(Monitor.id).where(Monitor.name_key == name_key(values["name"])))
     if clash is not None and clash != monitor.id:
         raise DuplicateName(values["name"])
     for field in EDITABLE:

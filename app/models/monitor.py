@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.models.base import Base, UtcDateTime, utcnow
 
@@ -12,11 +12,23 @@ METHODS = ("GET", "HEAD", "POST")
 INTERVALS_MINUTES = (1, 5, 15, 60)
 
 
+def name_key(name: str) -> str:
+    """What makes two monitor names the same: case does not count ("API" is "api")."""
+    return name.casefold()[:100]
+
+
+def _name_key_default(context) -> str:
+    return name_key(context.get_current_parameters()["name"])
+
+
 class Monitor(Base):
     __tablename__ = "monitors"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    # Unique, so names are unique whatever their case, on SQLite and MariaDB alike. Set from
+    # `name` on every insert (also core inserts) and on every change through the ORM.
+    name_key: Mapped[str] = mapped_column(sa.String(100), unique=True, default=_name_key_default)
     url: Mapped[str] = mapped_column(sa.String(2048))
     method: Mapped[str] = mapped_column(sa.String(8), default="GET")
     interval_minutes: Mapped[int] = mapped_column(default=5)
@@ -37,6 +49,11 @@ class Monitor(Base):
     incidents: Mapped[list[Incident]] = relationship(
         back_populates="monitor", cascade="all, delete-orphan", passive_deletes=True,
         lazy="dynamic")
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
 
     @property
     def state(self) -> str:
