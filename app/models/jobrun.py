@@ -31,3 +31,12 @@ class JobRun(Base):
     host: Mapped[str | None] = mapped_column(sa.String(255), default=None)
     epoch: Mapped[int | None] = mapped_column(default=None)
     message: Mapped[str | None] = mapped_column(sa.Text, default=None)
+
+
+class RunRequest(Base):
+    """A Run now that may not have started yet: one row per job, re-armed by a conditional
+    UPDATE only when the previous request has started or expired (app/run_now.py)."""
+    __tablename__ = "run_requests"
+
+    job: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -74,10 +74,10 @@ def test_nothing_beyond_the_role(cronjob_client, kube_client, namespace):
 
 
 def test_run_now_button_in_kubernetes_mode(app, cronjob_client, kube_client, namespace, monkeypatch):
-    import app.web.jobs as jobs_views
+    import app.run_now as run_now
 
     app.config["VIGIL_RUN_NOW"] = "kubernetes"
-    monkeypatch.setattr(jobs_views, "cronjobs", lambda: cronjob_client)
+    monkeypatch.setattr(run_now, "cronjobs", lambda: cronjob_client)
     client = app.test_client()
     login(client)
     page = client.get("/jobs/check-monitors").get_data(as_text=True)
@@ -86,5 +86,9 @@ def test_run_now_button_in_kubernetes_mode(app, cronjob_client, kube_client, nam
     assert response.status_code == 302
     jobs = k8s.BatchV1Api(kube_client).list_namespaced_job(namespace).items
     assert [j.metadata.annotations["cronjob.kubernetes.io/instantiate"] for j in jobs] == ["manual"]
+    # No kubelet here, so that Job never starts: a second click is refused, and creates nothing.
+    again = post_form(client, "/jobs/check-monitors/run", {}, form_path="/jobs/check-monitors")
+    assert again.status_code == 409 and "has not started yet" in again.get_data(as_text=True)
+    assert len(k8s.BatchV1Api(kube_client).list_namespaced_job(namespace).items) == 1
     response = post_form(client, "/jobs/refresh-summary/run", {}, form_path="/jobs/check-monitors")
     assert response.status_code == 409  # timers have no CronJob

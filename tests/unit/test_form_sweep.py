@@ -65,9 +65,9 @@ value = st.one_of(st.text(max_size=60), SHARP, st.integers().map(str), st.floats
 
 @pytest.fixture
 def swept(app, admin_client, monkeypatch):
-    import app.web.jobs as jobs
+    import app.run_now as run_now
 
-    monkeypatch.setattr(jobs.subprocess, "Popen", lambda *args, **kwargs: None)  # Run now, without a process
+    monkeypatch.setattr(run_now.subprocess, "Popen", lambda *args, **kwargs: None)  # Run now, without a process
     assert post_form(admin_client, "/monitors/new", VALID_MONITOR).status_code == 302
     forms = crawl(admin_client)
     assert {"/monitors/new", "/account/tokens"} <= set(forms), forms
