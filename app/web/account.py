@@ -7,12 +7,13 @@ too. Both act through app/login_sessions.py. Destructive actions take two steps
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required, logout_user
 
 from app import login_sessions
 from app.extensions import db
 from app.web.account_forms import ConfirmForm, PasswordChangeForm
+from app.web.auth import fresh_session
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -56,6 +57,6 @@ def sign_out_everywhere():
             confirm_label="Sign out everywhere", cancel_url=url_for("account.index"))
     login_sessions.end_all(current_user.id)
     logout_user()
-    session.clear()
+    fresh_session()
     flash("Signed out everywhere.", "info")
     return redirect(url_for("auth.login"))

@@ -23,6 +23,7 @@ from app.dashboard import get_summary
 from app.models import Monitor, iso_utc
 from app.web.api_input import DEFAULTS, WRITABLE, FieldErrors, monitor_values
 from app.web.extensions import csrf
+from app.web.hooks import visible_monitor
 from app.web.openapi import OPENAPI
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -47,12 +48,12 @@ def monitor_json(monitor: Monitor) -> dict:
 
 @bp.route("/monitors")
 def list_monitors():
-    return jsonify(monitors=[monitor_json(m) for m in monitor_service.list_monitors()])
+    return jsonify(monitors=[visible_monitor(monitor_json(m)) for m in monitor_service.list_monitors()])
 
 
 @bp.route("/monitors/<int:monitor_id>")
 def get_monitor(monitor_id: int):
-    return jsonify(monitor_json(monitor_service.get_or_404(monitor_id)))
+    return jsonify(visible_monitor(monitor_json(monitor_service.get_or_404(monitor_id))))
 
 
 def _error(status: int, message: str, **extra):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -42,6 +42,13 @@ def authenticate(username: str, password: str) -> User | None:
     return user if user.check_password(password) else None
 
 
+def fresh_session() -> None:
+    """Drop everything the session held, the CSRF secret too (Flask-WTF also caches the
+    token in `g`, which belongs to the old session): at login, logout and sign-out."""
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -58,7 +65,7 @@ def login():
         if user is not None:
             login_limit.clear(username)
             target = request.args.get("next")
-            session.clear()  # nothing from before the login (a planted session) carries over
+            fresh_session()  # nothing from before the login (a planted session) carries over
             login_sessions.start(user)
             login_user(user)
             flash(f"Signed in as {user.username}.", "success")
@@ -76,6 +83,6 @@ def login():
 def logout():
     login_sessions.end(current_user.login_session_id)
     logout_user()
-    session.clear()
+    fresh_session()
     flash("Signed out.", "info")
     return redirect(url_for("dashboard.index"))

@@ -12,6 +12,7 @@ from flask_login import login_required
 
 from app import monitor_service
 from app.models import Monitor
+from app.web.account_forms import ConfirmForm
 from app.web.forms import MonitorForm
 from app.web.redirects import back_or
 
@@ -56,7 +57,10 @@ def _edit(monitor: Monitor, form: MonitorForm, *, created: bool):
 def delete(monitor_id: int):
     monitor = monitor_service.get_or_404(monitor_id)
     if request.method != "POST":
-        return render_template("monitors/delete.html", monitor=monitor)
+        return render_template(
+            "confirm.html", form=ConfirmForm(), title=f"Delete the monitor “{monitor.name}”?",
+            message="It is deleted with its history of checks and incidents. This cannot be undone.",
+            confirm_label="Delete monitor", cancel_url=url_for("monitors.detail", monitor_id=monitor.id))
     name = monitor.name
     monitor_service.delete(monitor)
     flash(f"Monitor “{name}” deleted.", "success")

@@ -33,6 +33,16 @@ MONITOR = {
     },
 }
 
+# What an anonymous caller gets (VIGIL_PUBLIC_READS on, no session or token): no URL (it
+# may carry a token), method, keyword or other settings. Closed, so a full Monitor never
+# passes for one and `oneOf` below tells them apart.
+MONITOR_PUBLIC = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "name", "state", "last_checked_at"],
+    "properties": {key: MONITOR["properties"][key] for key in ("id", "name", "state", "last_checked_at")},
+}
+
 # What a client may write: POST needs name and url (the rest has these defaults); PATCH
 # takes any subset. Unknown and server-owned fields are refused with 422.
 MONITOR_INPUT = {
@@ -73,6 +83,8 @@ def _json(schema: dict, description: str) -> dict:
 
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 _MONITOR_REF = {"$ref": "#/components/schemas/Monitor"}
+# Reads: the whole monitor for a signed-in caller (session or token), else MonitorPublic.
+_MONITOR_READ = {"oneOf": [_MONITOR_REF, {"$ref": "#/components/schemas/MonitorPublic"}]}
 _NOT_FOUND = {"404": _json(_ERROR_REF, "No such monitor")}
 # With VIGIL_PUBLIC_READS=false every read needs a session or a token.
 _UNAUTHORIZED = {"401": _json(_ERROR_REF, "Login or API token required")}
@@ -108,7 +120,9 @@ def _body(schema: dict, required: list[str] | None = None) -> dict:
 OPENAPI: dict = {
     "openapi": "3.1.0",
     "info": {"title": "Vigil API", "version": "1.1.1",
-             "description": "Monitors and their status. Reads follow the server's VIGIL_PUBLIC_READS; "
+             "description": "Monitors and their status. Reads follow the server's VIGIL_PUBLIC_READS: "
+                            "when on, anonymous callers get each monitor as MonitorPublic (no URL or "
+                            "settings), signed-in callers (session or API token) the whole Monitor; "
                             "writes need an API token (`flask --app app vigil token create USER`)."},
     "servers": [{"url": "/"}],
     "paths": {
@@ -116,8 +130,8 @@ OPENAPI: dict = {
             "get": {
                 "operationId": "listMonitors", "summary": "Every monitor",
                 "responses": {"200": _json({"type": "object", "required": ["monitors"], "properties": {
-                    "monitors": {"type": "array", "items": _MONITOR_REF}}},
-                    "The monitors, by name"), **_UNAUTHORIZED}},
+                    "monitors": {"type": "array", "items": _MONITOR_READ}}},
+                    "The monitors, by name; anonymous callers get each as MonitorPublic"), **_UNAUTHORIZED}},
             "post": {
                 "operationId": "createMonitor", "summary": "Add a monitor", "security": _TOKEN,
                 "requestBody": _body({"$ref": "#/components/schemas/MonitorInput"}, ["name", "url"]),
@@ -127,7 +141,8 @@ OPENAPI: dict = {
         "/api/v1/monitors/{monitor_id}": {
             "get": {
                 "operationId": "getMonitor", "summary": "One monitor", "parameters": _MONITOR_ID,
-                "responses": {"200": _json(_MONITOR_REF, "The monitor"), **_NOT_FOUND, **_UNAUTHORIZED}},
+                "responses": {"200": _json(_MONITOR_READ, "The monitor; MonitorPublic for anonymous callers"),
+                              **_NOT_FOUND, **_UNAUTHORIZED}},
             "patch": {
                 "operationId": "updateMonitor", "summary": "Change some fields of a monitor",
                 "parameters": _MONITOR_ID, "security": _TOKEN,
@@ -145,7 +160,7 @@ OPENAPI: dict = {
                           **_UNAUTHORIZED}}},
     },
     "components": {
-        "schemas": {"Monitor": MONITOR, "MonitorInput": MONITOR_INPUT, "Status": STATUS, "Error": _ERROR},
+        "schemas": {"Monitor": MONITOR, "MonitorPublic": MONITOR_PUBLIC, "MonitorInput": MONITOR_INPUT, "Status": STATUS, "Error": _ERROR},
         "securitySchemes": {"apiToken": {"type": "http", "scheme": "bearer",
                                          "description": "A token from `vigil token create`"}},
     },

@@ -11,6 +11,7 @@ from collections import Counter
 import requests
 import sqlalchemy as sa
 
+from tests.support.http import create_admin, logged_in_session
 from tests.support.polling import wait_for
 
 
@@ -38,7 +39,9 @@ def test_timer_runs_once_per_tick_and_survives_sigkill(gunicorn, server_env, tmp
     assert len(leaders) == 1, f"several workers ran the timer: {leaders}"
     (leader,) = leaders
     # People and machines see the same leader: the Cluster page and /metrics.
-    assert f"/{leader}" in requests.get(server.base_url + "/cluster/", timeout=10).text
+    create_admin(env, "timers-test-password")  # the cluster page is for signed-in users
+    session = logged_in_session(server.base_url, "timers-test-password")
+    assert f"/{leader}" in session.get(server.base_url + "/cluster/", timeout=10).text
     gauge = re.search(r"^vigil_timer_leader (\S+)$", requests.get(server.base_url + "/metrics", timeout=10).text, re.M)
     assert gauge and float(gauge.group(1)) == 1.0
 

@@ -64,7 +64,7 @@ def test_create_returns_201_the_monitor_and_its_location(client, auth):
     assert body["name"] == NEW["name"] and body["state"] == "pending"
     assert body["method"] == "GET" and body["interval_minutes"] == 5 and body["expected_status"] == [200, 399]
     assert response.headers["Location"] == f"/api/v1/monitors/{body['id']}"
-    assert client.get(response.headers["Location"]).get_json() == body
+    assert client.get(response.headers["Location"], headers=auth).get_json() == body
 
 
 def test_every_field_can_be_set(client, auth):

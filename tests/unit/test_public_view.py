@@ -115,9 +115,6 @@ def test_anonymous_status_api_has_no_private_fields(client, seeded):
     assert_nothing_private(response)
 
 
-@pytest.mark.xfail(strict=True, reason="needs app/web/api.py to pass monitors through "
-                   "app.web.hooks.visible_monitor (owned elsewhere; the change is in the report). "
-                   "Remove this marker when it is applied.")
 def test_anonymous_monitor_api_omits_the_url_and_other_private_fields(client, seeded):
     from app.web.hooks import PUBLIC_MONITOR_FIELDS
 
@@ -151,8 +148,6 @@ def test_every_anonymous_read_is_free_of_the_secret_except_the_monitor_api(clien
         assert_nothing_private(response)
 
 
-@pytest.mark.xfail(strict=True, reason="needs app/web/api.py (visible_monitor) and app/web/openapi.py "
-                   "(MonitorPublic) changed as the report says; remove this marker then.")
 def test_anonymous_monitor_api_matches_the_openapi_document(client, seeded):
     """The document says what an anonymous caller gets, and the live answer is exactly that,
     while a signed-in caller's full monitor is still what it documents."""
