@@ -157,7 +157,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VIGIL_SEED_URL", "VIGIL_SEED_URL", str, "http://127.0.0.1:8000/healthz",
             "URL of the monitor seeded into an empty database (Vigil's own /healthz)"),
     Setting("VIGIL_MAX_BODY_BYTES", "MAX_CONTENT_LENGTH", _positive_int, 64 * 1024,
-            "largest request body accepted; larger ones get 413"),
+            "largest request body accepted, with Content-Length or chunked; larger ones get 413"),
     Setting("VIGIL_PROBE_DENY", "VIGIL_PROBE_DENY", _networks, _networks(DEFAULT_PROBE_DENY),
             "CIDRs no check may connect to, checked after DNS on every check; default link-local and cloud metadata (`none`: no list)"),
     Setting("VIGIL_METRICS_TOKEN", "VIGIL_METRICS_TOKEN", str, None,
