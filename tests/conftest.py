@@ -128,3 +128,20 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path == e2e and not any(str(e2e) in str(Path(arg).resolve()) for arg in config.args):
         return True
     return None
+
+
+# Each layer's directory names its marker, so `pytest -m integration` (or k8s, browser, image)
+# selects that layer. A `pytestmark` in a conftest.py would be ignored by pytest.
+LAYER_MARKERS = {"integration": "integration", "browser": "browser", "k8s": "k8s", "chart": "k8s",
+                 "image": "image"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).parent
+    for item in items:
+        try:
+            layer = Path(item.path).relative_to(tests_dir).parts[0]
+        except ValueError:
+            continue
+        if layer in LAYER_MARKERS:
+            item.add_marker(LAYER_MARKERS[layer])

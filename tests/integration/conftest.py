@@ -7,8 +7,6 @@ import pytest
 
 from tests.support.servers import Gunicorn
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def server_env(database_url, redis_urls) -> dict[str, str]:
