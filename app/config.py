@@ -190,6 +190,7 @@ def load(environ: Mapping[str, str] | None = None, *, instance_path: str) -> dic
 
 def _apply_environment_rules(config: dict[str, Any], instance_path: str) -> None:
     production = config["VIGIL_ENV"] == "production"
+    _check_lease_timings(config)
     if production:
         missing = [s.env for s in SETTINGS if s.secret_in_production and config[s.key] is None]
         if missing:
@@ -215,6 +216,18 @@ def _apply_environment_rules(config: dict[str, Any], instance_path: str) -> None
     config["REMEMBER_COOKIE_SECURE"] = production
     config["WTF_CSRF_TIME_LIMIT"] = None  # tokens live as long as the session
     config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config["SQLALCHEMY_DATABASE_URI"])
+
+
+def _check_lease_timings(config: dict[str, Any]) -> None:
+    """The election's rules (app/scheduling/election_timing.py), checked at start-up."""
+    from app.scheduling.election_timing import ElectionTiming
+
+    names = ("VIGIL_LEASE_DURATION", "VIGIL_LEASE_RENEW_DEADLINE", "VIGIL_LEASE_RETRY_PERIOD")
+    try:
+        ElectionTiming(*(config[name] for name in names))
+    except ValueError as exc:
+        given = ", ".join(f"{name}={config[name]:g}" for name in names)
+        raise ConfigError(f"{names[0]}, {names[1]}, {names[2]}: {exc} (got {given})") from None
 
 
 def engine_options(url: str) -> dict[str, Any]:

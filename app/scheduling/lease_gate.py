@@ -39,33 +39,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
+from app.scheduling.election_timing import JITTER, ElectionTiming
 from app.throttled_log import ThrottledLog
 from app.kube.lease import (LeaseClient, LeaseConflict, LeaseError, LeaseForbidden, LeaseMissing,
                             LeaseRecord)
 
 log = logging.getLogger(__name__)
 _missing = ThrottledLog(log, interval=60.0)
-JITTER = 1.2
-
-
-@dataclass(frozen=True)
-class ElectionTiming:
-    """client-go's defaults: 15 s lease, 10 s renew deadline, 2 s retry period."""
-    lease_duration_s: float = 15.0
-    renew_deadline_s: float = 10.0
-    retry_period_s: float = 2.0
-
-    def __post_init__(self) -> None:
-        # The Lease stores whole seconds, and followers trust the stored value: a
-        # fraction would be cut off there and could let a follower in early.
-        if self.lease_duration_s < 1 or not float(self.lease_duration_s).is_integer():
-            raise ValueError("lease duration must be a whole number of seconds (at least 1)")
-        if not self.lease_duration_s > self.renew_deadline_s:
-            raise ValueError("lease duration must be longer than the renew deadline")
-        if not self.renew_deadline_s > JITTER * self.retry_period_s:
-            raise ValueError("renew deadline must be longer than 1.2 x the retry period")
-
-
 @dataclass
 class LeadInterval:
     """One stretch of believed leadership, on both clocks (for tests and the UI)."""

@@ -73,3 +73,20 @@ def test_an_edited_template_renders_without_a_restart_in_development(tmp_path, m
         stat = template.stat()
         os.utime(template, (stat.st_atime, stat.st_mtime + 5))  # a sync lands later than the build
         assert render_template("sync-probe.html") == after_edit
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"VIGIL_LEASE_DURATION": "10", "VIGIL_LEASE_RENEW_DEADLINE": "10"}, "longer than the renew deadline"),
+    ({"VIGIL_LEASE_RENEW_DEADLINE": "2.2", "VIGIL_LEASE_RETRY_PERIOD": "2"}, "1.2 x the retry period"),
+])
+def test_lease_timings_that_break_the_election_fail_at_start_up_in_one_line(tmp_path, values, message):
+    with pytest.raises(config.ConfigError) as error:
+        config.load(values, instance_path=str(tmp_path))
+    text = str(error.value)
+    assert message in text and "VIGIL_LEASE_DURATION" in text and "\n" not in text
+
+
+def test_client_go_timings_pass(tmp_path):
+    loaded = config.load({"VIGIL_LEASE_DURATION": "15", "VIGIL_LEASE_RENEW_DEADLINE": "10",
+                          "VIGIL_LEASE_RETRY_PERIOD": "2"}, instance_path=str(tmp_path))
+    assert loaded["VIGIL_LEASE_DURATION"] == 15
