@@ -112,7 +112,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Redis for the shared cache; unset: an in-process stand-in (development only)",
             secret_in_production=True),
     Setting("REDIS2_URL", "REDIS2_URL", str, None,
-            "Redis for coordination (login rate limits, locks, heartbeats); unset: in-process stand-in",
+            "Redis for coordination (failed-login counts, the timer leader's heartbeat); unset: in-process stand-in",
             secret_in_production=True),
     Setting("VIGIL_CACHE", "VIGIL_CACHE", _choice("redis", "process", "none"), "redis",
             "dashboard cache: `redis` (shared, default), `none`, or `process` (per-worker; for the benchmark only)"),
