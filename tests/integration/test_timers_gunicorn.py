@@ -1,8 +1,13 @@
 """Under gunicorn with 4 workers a 1-second timer runs exactly once per tick,
 and when the worker running it is SIGKILLed a sibling takes over without
-running any tick twice."""
+running any tick twice.
+
+"Once per tick" is counted at the gate: every attempt the runner logs (a `job_run` event,
+also those the database claim refused as "skipped"), not only the runs that won the claim,
+which the claim alone would keep unique even with the gate removed."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -27,6 +32,17 @@ def _executions(log_path) -> list[tuple[str, int, int]]:
     return rows
 
 
+def _attempts(server) -> Counter:
+    """How often each test-tick slot was attempted, from the runner's job_run events."""
+    attempts: Counter = Counter()
+    for line in server.log_path.read_text(errors="replace").splitlines():
+        if '"event": "job_run"' in line:
+            event = json.loads(line[line.index("{"):])
+            if event["job"] == "test-tick" and event["trigger"] == "timer":
+                attempts[event["slot"]] += 1
+    return attempts
+
+
 def test_timer_runs_once_per_tick_and_survives_sigkill(gunicorn, server_env, tmp_path):
     log_path = tmp_path / "ticks.log"
     env = {**server_env, "VIGIL_EXTRA_JOBS": "tests.support.jobs", "VIGIL_TIMER_BACKEND": "host",
@@ -35,6 +51,9 @@ def test_timer_runs_once_per_tick_and_survives_sigkill(gunicorn, server_env, tmp
 
     assert wait_for(lambda: len(_executions(log_path)) >= 22, timeout=40), "the timer did not tick"
     before = _executions(log_path)
+    attempts = _attempts(server)
+    assert len(attempts) >= 20 and max(attempts.values()) == 1, \
+        [slot for slot, n in attempts.items() if n > 1]
     leaders = {pid for _, pid, _ in before}
     assert len(leaders) == 1, f"several workers ran the timer: {leaders}"
     (leader,) = leaders
