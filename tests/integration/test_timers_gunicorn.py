@@ -7,7 +7,6 @@ also those the database claim refused as "skipped"), not only the runs that won 
 which the claim alone would keep unique even with the gate removed."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 
 from tests.support.http import create_admin, logged_in_session
 from tests.support.polling import wait_for
+from tests.support.timer_log import timer_attempts
 
 
 def _executions(log_path) -> list[tuple[str, int, int]]:
@@ -32,17 +32,6 @@ def _executions(log_path) -> list[tuple[str, int, int]]:
     return rows
 
 
-def _attempts(server) -> Counter:
-    """How often each test-tick slot was attempted, from the runner's job_run events."""
-    attempts: Counter = Counter()
-    for line in server.log_path.read_text(errors="replace").splitlines():
-        if '"event": "job_run"' in line:
-            event = json.loads(line[line.index("{"):])
-            if event["job"] == "test-tick" and event["trigger"] == "timer":
-                attempts[event["slot"]] += 1
-    return attempts
-
-
 def test_timer_runs_once_per_tick_and_survives_sigkill(gunicorn, server_env, tmp_path):
     log_path = tmp_path / "ticks.log"
     env = {**server_env, "VIGIL_EXTRA_JOBS": "tests.support.jobs", "VIGIL_TIMER_BACKEND": "host",
@@ -51,7 +40,7 @@ def test_timer_runs_once_per_tick_and_survives_sigkill(gunicorn, server_env, tmp
 
     assert wait_for(lambda: len(_executions(log_path)) >= 22, timeout=40), "the timer did not tick"
     before = _executions(log_path)
-    attempts = _attempts(server)
+    attempts = timer_attempts([server.log_path], "test-tick")
     assert len(attempts) >= 20 and max(attempts.values()) == 1, \
         [slot for slot, n in attempts.items() if n > 1]
     leaders = {pid for _, pid, _ in before}

@@ -2,7 +2,8 @@
 lock directories) on the Lease backend: the 1-second timer runs once per tick
 across all of them, and SIGTERM to the leading pod hands over without a double
 tick. The pods share loopback here; the Lease does not rely on it (the socket
-lock, which would, is what bench/duplicates runs in network namespaces)."""
+lock, which would, is what bench/duplicates runs in network namespaces). Once per tick is
+counted at the gate (tests/support/timer_log.py), so it fails by itself without the Lease."""
 from __future__ import annotations
 
 import os
@@ -16,6 +17,7 @@ import requests
 
 from tests.support.polling import wait_for
 from tests.support.servers import Gunicorn, migrate
+from tests.support.timer_log import timer_attempts
 
 pytestmark = [pytest.mark.k8s, pytest.mark.slow]
 
@@ -54,6 +56,10 @@ def test_three_pods_run_each_tick_once(control_plane, kube_client, namespace, tm
                 "VIGIL_LEASE_RETRY_PERIOD": "0.5", "GUNICORN_ACCESS_LOG": "0"}).start())
         assert wait_for(lambda: len(_executions(log)) >= 15, timeout=60), "the timer did not tick"
         before = _executions(log)
+        # Counted at the gate: every attempt, also those the database claim refused.
+        attempts = timer_attempts([pod.log_path for pod in pods], "test-tick")
+        assert len(attempts) >= 10 and max(attempts.values()) == 1, \
+            [slot for slot, n in attempts.items() if n > 1]
         leaders = {pid for _, _, pid, _ in before}
         assert len(leaders) == 1, f"several processes ran the timer: {leaders}"
         (leader_pid,) = leaders
