@@ -21,11 +21,13 @@ import logging
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Iterator
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.extensions import db
 from app.jobs.registry import Job
@@ -81,27 +83,45 @@ def _claim(job_name: str):
                                 .limit(1))
     if running is not None:
         raise RunNowRefused(f"{job_name} is running now. Run now is open again when that run has finished.")
-    last_manual_start = (sa.select(sa.func.max(JobRun.started_at))
-                         .where(JobRun.job == job_name, JobRun.trigger == "manual").scalar_subquery())
-    rearmed = db.session.execute(
-        sa.update(RunRequest)
-        .where(RunRequest.job == job_name,
-               sa.or_(RunRequest.requested_at < now - PENDING_LIMIT, RunRequest.requested_at <= last_manual_start))
-        .values(requested_at=now)).rowcount
+    # The first request of a job inserts its row. Later ones re-arm it with a conditional
+    # UPDATE of an existing row (a row lock only: an UPDATE that finds no row would take gap
+    # locks on MariaDB, and concurrent first clicks deadlocked on them).
+    with _lock_conflicts_refused(job_name):
+        db.session.add(RunRequest(job=job_name, requested_at=now))
+        try:
+            db.session.commit()
+            return now
+        except IntegrityError:
+            db.session.rollback()
+        last_manual_start = (sa.select(sa.func.max(JobRun.started_at))
+                             .where(JobRun.job == job_name, JobRun.trigger == "manual").scalar_subquery())
+        rearmed = db.session.execute(
+            sa.update(RunRequest)
+            .where(RunRequest.job == job_name,
+                   sa.or_(RunRequest.requested_at < now - PENDING_LIMIT,
+                          RunRequest.requested_at <= last_manual_start))
+            .values(requested_at=now)).rowcount
+        db.session.commit()
     if rearmed == 1:
-        db.session.commit()
         return now
-    db.session.add(RunRequest(job=job_name, requested_at=now))
-    try:
-        db.session.commit()
-        return now
-    except IntegrityError:
-        db.session.rollback()
     pending = db.session.scalar(sa.select(RunRequest.requested_at).where(RunRequest.job == job_name))
     when = pending.strftime("%H:%M:%S UTC") if pending else "just now"
     raise RunNowRefused(f"A Run now of {job_name} was requested at {when} and has not started yet. "
                         f"Try again once it has (or after {int(PENDING_LIMIT.total_seconds() // 60)} minutes "
                         "if it never starts).")
+
+
+@contextmanager
+def _lock_conflicts_refused(job_name: str) -> Iterator[None]:
+    """A lock wait timeout or deadlock (MariaDB 1205, 1213) means another click on the same
+    job is being handled at this moment: that one decides, this one is refused."""
+    try:
+        yield
+    except OperationalError as exc:
+        db.session.rollback()
+        if getattr(exc.orig, "args", (None,))[0] in (1205, 1213):
+            raise RunNowRefused(f"Another Run now of {job_name} is being started. Look at its history.") from None
+        raise
 
 
 def _release(job_name: str, requested_at) -> None:
