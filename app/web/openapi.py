@@ -7,6 +7,8 @@ against these schemas, so the document cannot drift from the code.
 """
 from __future__ import annotations
 
+from app.web.hooks import PUBLIC_MONITOR_FIELDS
+
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
 _STATE = {"type": "string", "enum": ["up", "down", "pending", "paused"]}
 _ERROR = {"type": "object", "required": ["error", "status"],
@@ -39,8 +41,8 @@ MONITOR = {
 MONITOR_PUBLIC = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["id", "name", "state", "last_checked_at"],
-    "properties": {key: MONITOR["properties"][key] for key in ("id", "name", "state", "last_checked_at")},
+    "required": list(PUBLIC_MONITOR_FIELDS),
+    "properties": {key: MONITOR["properties"][key] for key in PUBLIC_MONITOR_FIELDS},
 }
 
 # What a client may write: POST needs name and url (the rest has these defaults); PATCH
