@@ -61,15 +61,21 @@ def where_am_i() -> str:
 
 def run_job(job: Job, *, slot: datetime, trigger: str, epoch: int | None = None) -> RunResult:
     started = time.monotonic()
-    run_id = _claim(job, slot=slot, trigger=trigger, epoch=epoch)
+    try:
+        run_id = _claim(job, slot=slot, trigger=trigger, epoch=epoch)
+    except Interrupted:
+        # SIGTERM can land after the claim committed and before its id came back (reading
+        # the id after the commit is a query): the row is ours if it names this process.
+        _finish_mine(job, slot, "interrupted", "interrupted by SIGTERM", time.monotonic() - started)
+        raise
     if run_id is None:
         result = RunResult("skipped", None, f"slot {slot.isoformat()} already ran or is running",
                            time.monotonic() - started)
         _emit(job, slot, trigger, epoch, result)
         return result
-    context = JobContext(name=job.name, slot=slot, trigger=trigger, run_id=run_id, epoch=epoch,
-                         deadline_s=job.deadline_s, log=logging.getLogger(f"vigil.jobs.{job.name}"))
     try:
+        context = JobContext(name=job.name, slot=slot, trigger=trigger, run_id=run_id, epoch=epoch,
+                             deadline_s=job.deadline_s, log=logging.getLogger(f"vigil.jobs.{job.name}"))
         outcome, message = _attempts(job, context)
     except Interrupted:
         _finish(run_id, "interrupted", "interrupted by SIGTERM", time.monotonic() - started)
@@ -122,6 +128,15 @@ def _finish(run_id: int, status: str, message: str | None, duration_s: float) ->
     db.session.rollback()  # whatever the job left half-done is not ours to commit
     db.session.execute(sa.update(JobRun).where(JobRun.id == run_id).values(
         status=status, finished_at=utcnow(), duration_s=duration_s, message=message))
+    db.session.commit()
+
+
+def _finish_mine(job: Job, slot: datetime, status: str, message: str, duration_s: float) -> None:
+    """Finish this process's run of (job, slot) when its id is not known."""
+    db.session.rollback()
+    db.session.execute(sa.update(JobRun).where(
+        JobRun.job == job.name, JobRun.slot == slot, JobRun.status == "running", JobRun.host == where_am_i())
+        .values(status=status, finished_at=utcnow(), duration_s=duration_s, message=message))
     db.session.commit()
 
 
