@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
 from app.extensions import db
 from app.models import CheckResult, Incident, JobRun, Monitor, utcnow
 from tests.support.jobcli import jobs_cli
@@ -27,17 +26,6 @@ def http_server():
     server = LocalHTTPServer().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def mysql_app(database_url, redis_urls, tmp_path, monkeypatch):
-    monkeypatch.setenv("VIGIL_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"VIGIL_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
-                      "REDIS_URL": redis_urls[0], "REDIS2_URL": redis_urls[1]})
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _seed(http_server: LocalHTTPServer) -> None:

@@ -10,25 +10,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from app import create_app
-from app.commands import ensure_admin
 from app.extensions import db
 from app.models import JobRun, Monitor
 from tests.conftest import VALID_MONITOR, login, post_form
 from tests.support.servers import ROOT
-
-
-@pytest.fixture
-def mysql_app(database_url, redis_urls, tmp_path, monkeypatch):
-    monkeypatch.setenv("VIGIL_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"VIGIL_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
-                      "REDIS_URL": redis_urls[0], "REDIS2_URL": redis_urls[1],
-                      "VIGIL_ADMIN_PASSWORD": "correct horse battery staple"})
-    with app.app_context():
-        ensure_admin()
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_engine_pings_and_recycles_connections(mysql_app):

@@ -15,23 +15,17 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from app import create_app
 from app.extensions import db
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def mysql_app(database_url, redis_urls, tmp_path, monkeypatch):
-    monkeypatch.setenv("VIGIL_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"VIGIL_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url,
-                      "REDIS_URL": redis_urls[0], "REDIS2_URL": redis_urls[1],
-                      "VIGIL_ADMIN_PASSWORD": "correct horse battery staple"})
+def mysql_app(mariadb_app, database_url):
+    app = mariadb_app
     with app.app_context():  # a signed-in caller (an API token), whatever the read guard allows anonymously
         from app import api_tokens
-        from app.commands import ensure_admin
 
-        ensure_admin()
         app.config["TEST_AUTH"] = {"Authorization": "Bearer " + api_tokens.issue(username="admin", name="t")[1]}
 
     @app.route("/api/v1/test-kill-my-connection")
@@ -47,9 +41,7 @@ def mysql_app(database_url, redis_urls, tmp_path, monkeypatch):
             killer.close()
         return {"killed": connection_id}
 
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    return app
 
 
 def test_a_connection_killed_under_a_request_still_gets_the_response(mysql_app, caplog, database_url):
