@@ -17,7 +17,6 @@ in the embedded default too.
 """
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
@@ -33,7 +32,6 @@ from app.extensions import db
 from app.jobs.registry import Job
 from app.models import JobRun, RunRequest, utcnow
 
-log = logging.getLogger(__name__)
 PENDING_LIMIT = timedelta(minutes=5)
 
 
