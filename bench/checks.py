@@ -57,6 +57,7 @@ from typing import Any
 
 from bench.common import (BenchError, Teardown, format_table, machine_busy_seconds, progress, ratio,
                           tree_cpu_seconds)
+from testkit import ROOT
 
 HOST = "127.0.0.1"  # every probe goes to loopback
 TARGET_MONITORS, TARGET_SECONDS = 1000, 60.0
@@ -134,7 +135,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 
 def _choose_database(choice: str) -> str:
-    from tests.support.servers import binaries_missing
+    from testkit.servers import binaries_missing
 
     missing = binaries_missing("mysqld_safe", "mysql_install_db", "mysqladmin")
     if binaries_missing("mariadbd") and binaries_missing("mysqld"):
@@ -251,7 +252,7 @@ def _monitor_rows(count: int, args: argparse.Namespace, *, port: int,
 # --- database ----------------------------------------------------------------------------
 
 def _start_mariadb(teardown: Teardown, workdir: Path):
-    from tests.support.servers import MariaDBServer, stop_or_kill
+    from testkit.servers import MariaDBServer, stop_or_kill
 
     progress("starting MariaDB")
     (workdir / "mariadb").mkdir()
@@ -267,7 +268,7 @@ def _start_mariadb(teardown: Teardown, workdir: Path):
 
 def _fresh_database(mariadb, sqlite_path: Path) -> str:
     """A new, migrated database for one scenario; its SQLAlchemy URL."""
-    from tests.support.servers import create_database, migrate
+    from testkit.servers import create_database, migrate
 
     if mariadb is not None:
         url = create_database(mariadb.server_url())
@@ -275,8 +276,6 @@ def _fresh_database(mariadb, sqlite_path: Path) -> str:
         return url
     url = f"sqlite:///{sqlite_path}"
     from flask_migrate import upgrade
-
-    from tests.support.servers import ROOT
 
     app = _app(url, workers=1)
     with app.app_context():

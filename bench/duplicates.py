@@ -11,14 +11,14 @@ Strategies:
   ``127.0.0.1:<fixed port>`` at start and only the winner starts the scheduler
   (same app, ``NAIVE_STRATEGY=socket_lock``);
 - ``vigil``: the real app (``gunicorn -c gunicorn.conf.py app.wsgi:app``) with
-  ``VIGIL_EXTRA_JOBS=tests.support.jobs``, ``VIGIL_TIMER_BACKEND=host``, counting
+  ``VIGIL_EXTRA_JOBS=testkit.jobs``, ``VIGIL_TIMER_BACKEND=host``, counting
   the ``test-tick`` job's body (it appends one line per run to
   ``VIGIL_TEST_JOB_LOG``). ``VIGIL_ENV=testing`` (so no cron job runs in process),
   SQLite database migrated with ``flask db upgrade``, no Redis (in-process stand-in).
 
 Layouts:
 - ``one_host``: one gunicorn with ``--workers`` (4) workers x 1 thread; Vigil
-  runs under ``tests.support.servers.Gunicorn``;
+  runs under ``testkit.servers.Gunicorn``;
 - ``three_pods``: ``--pods`` (3) gunicorn instances with 4 workers each, each in
   a network namespace of its own (``unshare --net``, then ``lo`` brought up
   inside), so each has its own loopback as a pod does; each Vigil pod has its
@@ -91,6 +91,7 @@ from typing import Any, Callable
 from urllib.request import urlopen
 
 from bench.common import BenchError, Teardown, format_table, progress, remove_tree
+from testkit import ROOT
 
 STRATEGIES = ("per_worker", "socket_lock", "vigil")
 LAYOUTS = ("one_host", "three_pods")
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             progress(f"warning: {binary} is not on PATH")
     import port_for
 
-    from tests.support.servers import migrate
+    from testkit.servers import migrate
 
     load_before = os.getloadavg()
     result: dict[str, Any] = {layout: {} for layout in LAYOUTS}
@@ -215,7 +216,7 @@ def _netns_error() -> str | None:
 class _Pod:
     """One gunicorn master and its workers, optionally in a network namespace of its own.
 
-    Same interface as tests.support.servers.Gunicorn where the benchmark needs it:
+    Same interface as testkit.servers.Gunicorn where the benchmark needs it:
     ``log_path``, ``process``, ``stop()``.
     """
 
@@ -227,8 +228,6 @@ class _Pod:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "_Pod":
-        from tests.support.servers import ROOT
-
         command = self.argv
         if self.netns:
             # A fresh network namespace has only a `lo` that is down; bring it up, then
@@ -257,7 +256,7 @@ class _Pod:
             return False
 
     def stop(self, timeout: float = 20.0) -> None:
-        from tests.support.servers import stop_process_group
+        from testkit.servers import stop_process_group
 
         if self.process is None or self.process.poll() is not None:
             return
@@ -379,10 +378,10 @@ def _count(executions: list[tuple[float, Any]], window: tuple[int, int], ticks: 
 
 def _start_control_plane(workdir: Path, teardown: Teardown) -> Any:
     """A real etcd + kube-apiserver with the Lease the chart ships, or BenchError."""
-    from tests.k8s.controlplane import ControlPlane, missing_binaries
+    from testkit.controlplane import ControlPlane, missing_binaries
 
     assets = os.environ.get("KUBEBUILDER_ASSETS") or subprocess.run(
-        ["bash", str(_root() / "hack" / "k8s-assets.sh"), "--check"], capture_output=True,
+        ["bash", str(ROOT / "hack" / "k8s-assets.sh"), "--check"], capture_output=True,
         text=True).stdout.strip()
     if not assets or missing_binaries(assets):
         raise BenchError("Kubernetes binaries not built (bash hack/k8s-assets.sh)")
@@ -399,12 +398,12 @@ def _start_control_plane(workdir: Path, teardown: Teardown) -> Any:
 
 def _measure_vigil(args: argparse.Namespace, rundir: Path, *, pods: int, database: Path,
                    control_plane: Any = None) -> dict[str, Any]:
-    from tests.support.servers import Gunicorn
+    from testkit.servers import Gunicorn
 
     job_log = rundir / "ticks.log"
     lease = control_plane is not None
     base_env = {"DATABASE_URL": f"sqlite:///{database}", "VIGIL_ENV": "testing",
-                "VIGIL_EXTRA_JOBS": "tests.support.jobs",
+                "VIGIL_EXTRA_JOBS": "testkit.jobs",
                 "VIGIL_TIMER_BACKEND": "kubernetes" if lease else "host",
                 "VIGIL_TEST_JOB_LOG": str(job_log), "GUNICORN_ACCESS_LOG": "0",
                 "VIGIL_EXPOSE_WORKER": "1"}
@@ -432,7 +431,7 @@ def _measure_vigil(args: argparse.Namespace, rundir: Path, *, pods: int, databas
                 started.append(server)
                 continue
             # Pods: the same command line as Gunicorn.start, run in a namespace of its own.
-            argv = [sys.executable, "-m", "gunicorn", "-c", str(_root() / "gunicorn.conf.py"),
+            argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
                     "--workers", str(server.workers), "--threads", str(server.threads),
                     "--bind", f"127.0.0.1:{server.port}", "app.wsgi:app"]
             pod = _Pod(podname, argv, env=server.env, workdir=podir, port=server.port, netns=not lease)
@@ -483,12 +482,6 @@ def _measure_vigil(args: argparse.Namespace, rundir: Path, *, pods: int, databas
             "epochs_recorded": sorted({who[1] for at, who in bodies if window[0] <= at < window[1]}),
             "worker_boots": sum(_worker_boots(p) for p in started),
         }
-
-
-def _root() -> Path:
-    from tests.support.servers import ROOT
-
-    return ROOT
 
 
 def _log(server: Any) -> str:

@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import BenchError, format_table, progress
-
-ROOT = Path(__file__).resolve().parent.parent
+from testkit import ROOT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

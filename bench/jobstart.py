@@ -9,7 +9,7 @@ written, files in the page cache):
 - ``jobstart``: ``python -m app.jobs run test-ok --slot <unique>`` (the real
   entrypoint: parse, load the registry, create_app(web=False), push the app
   context, claim the (job, slot) row, run the no-op body, record the result)
-  with ``VIGIL_EXTRA_JOBS=tests.support.jobs`` on a SQLite database migrated
+  with ``VIGIL_EXTRA_JOBS=testkit.jobs`` on a SQLite database migrated
   with ``flask db upgrade``, ``VIGIL_ENV=testing``, and ``REDIS_URL`` /
   ``REDIS2_URL`` on a redis-server the bench starts on 127.0.0.1 (as in a pod;
   ``--redis embedded`` drops the URLs, so the in-process stand-in, fakeredis, is
@@ -45,7 +45,7 @@ summed. That is the list to read when deciding what to import lazily. A root
 by code at run time, or by a module loaded with ``importlib.import_module``,
 which Python 3.11's ``-X importtime`` does not list at all: the job modules the
 registry loads (``app.jobs.check_monitors``, ``app.jobs.maintenance``,
-``tests.support.jobs``) have no line of their own, and what they import shows
+``testkit.jobs``) have no line of their own, and what they import shows
 up as roots.
 
 ``--json`` prints ``{"jobstart_s": {"median", "p95", ...}, "python_s": {...},
@@ -75,6 +75,7 @@ from statistics import mean
 from typing import Any, Sequence
 
 from bench.common import BenchError, Teardown, format_table, percentile, progress, ratio, remove_tree
+from testkit import ROOT
 
 TARGET_S = 0.6
 TARGET_RATIO = 3.0
@@ -107,7 +108,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.runs < 10:
         raise BenchError("--runs must be at least 10")
-    from tests.support.servers import ROOT, RedisServer, migrate, stop_or_kill
+    from testkit.servers import RedisServer, migrate, stop_or_kill
 
     load_before = os.getloadavg()
     with Teardown() as teardown:
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         env = {key: value for key, value in os.environ.items()
                if key not in ("REDIS_URL", "REDIS2_URL", "VIGIL_JOB_NAME", "PYTHONPROFILEIMPORTTIME")}
         env.update({"DATABASE_URL": database, "VIGIL_ENV": "testing",
-                    "VIGIL_EXTRA_JOBS": "tests.support.jobs",
+                    "VIGIL_EXTRA_JOBS": "testkit.jobs",
                     "VIGIL_INSTANCE_PATH": str(workdir / "instance"), "VIGIL_TEST_SLEEP": "0"})
         if args.redis == "server":
             if not shutil.which("redis-server"):

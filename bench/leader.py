@@ -1,10 +1,10 @@
 """Leader election: Vigil's LeaseElector beside kubernetes.leaderelection (LeaseLock), one apiserver.
 
 What is measured, in one run, against the same real etcd + kube-apiserver on
-loopback (tests/k8s/controlplane.py, started here and stopped in ``finally``):
-Vigil's elector (app/scheduling/lease_gate.py, run by tests/support/contender.py)
+loopback (testkit/controlplane.py, started here and stopped in ``finally``):
+Vigil's elector (app/scheduling/lease_gate.py, run by testkit/contender.py)
 and the official client's ``kubernetes.leaderelection`` with ``LeaseLock`` (run
-by tests/support/official_contender.py), at the same durations: by default
+by testkit/official_contender.py), at the same durations: by default
 lease 3 s, renew deadline 2 s, retry period 0.5 s (``--lease-duration``,
 ``--renew-deadline``, ``--retry-period``). client-go's defaults are 15 / 10 / 2 s;
 the scaled-down lease : renew-deadline ratio is the same (3 : 2), the retry period
@@ -72,14 +72,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import BenchError, Teardown, fmt, format_table, percentile, progress, ratio, remove_tree
+from testkit import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 IMPLEMENTATIONS = ("vigil", "official")
 SCENARIOS = (("graceful_handover_s", signal.SIGTERM), ("crash_failover_s", signal.SIGKILL))
 NAMESPACE = "bench-leader"
 STARTUP_TIMEOUT_S = 20.0
-_VIGIL_LAUNCHER = ("from tests.support.official_contender import run_counted; "
-                   "run_counted('tests.support.contender')")
+_VIGIL_LAUNCHER = ("from testkit.official_contender import run_counted; "
+                   "run_counted('testkit.contender')")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,7 +113,7 @@ class Group:
         self._registry = registry
 
     def start(self, identity: str) -> None:
-        from tests.k8s.controlplane import _die_with_parent
+        from testkit.controlplane import die_with_parent
 
         common = ["--kubeconfig", str(self.kubeconfig), "--namespace", NAMESPACE, "--lease", self.lease,
                   "--events", str(self.events), "--identity", identity,
@@ -123,11 +123,11 @@ class Group:
         if self.impl == "vigil":
             argv = [sys.executable, "-c", _VIGIL_LAUNCHER, *common]
         else:
-            argv = [sys.executable, "-m", "tests.support.official_contender", *common]
+            argv = [sys.executable, "-m", "testkit.official_contender", *common]
         with open(self.logs, "ab") as log:
             process = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True,
-                                       preexec_fn=_die_with_parent)  # noqa: PLW1509
+                                       preexec_fn=die_with_parent)  # noqa: PLW1509
         self.processes[identity] = process
         self._registry.append(process)
 
@@ -342,7 +342,7 @@ def _stats(samples: list[float], failed: int) -> dict:
 
 
 def _assets() -> str:
-    from tests.k8s.controlplane import missing_binaries
+    from testkit.controlplane import missing_binaries
 
     env = os.environ.get("KUBEBUILDER_ASSETS", "")
     if env:
@@ -377,7 +377,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     assets = _assets()
     import kubernetes.client as k8s
 
-    from tests.k8s.controlplane import ControlPlane, ControlPlaneError
+    from testkit.controlplane import ControlPlane, ControlPlaneError
 
     registry: list[subprocess.Popen] = []
     samples = {impl: {scenario: [] for scenario, _ in SCENARIOS} for impl in IMPLEMENTATIONS}

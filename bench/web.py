@@ -123,7 +123,7 @@ def _number(kind: type, minimum: float | None = None):
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from tests.support.servers import binaries_missing
+    from testkit.servers import binaries_missing
 
     missing = binaries_missing("redis-server", "mysqld_safe", "mysql_install_db", "mysqladmin")
     if binaries_missing("mariadbd") and binaries_missing("mysqld"):
@@ -188,7 +188,7 @@ def _rotated(items: tuple, by: int) -> tuple:
 # --- servers and data ------------------------------------------------------------------
 
 def _start_backing_services(teardown: Teardown, workdir: Path):
-    from tests.support.servers import MariaDBServer, RedisServer, create_database, migrate, stop_or_kill
+    from testkit.servers import MariaDBServer, RedisServer, create_database, migrate, stop_or_kill
 
     progress("starting MariaDB and Redis")
     (workdir / "mariadb").mkdir()
@@ -241,7 +241,7 @@ def _seed(database_url: str, *, monitors: int, checks: int) -> int:
 
 
 def _create_admin(base_env: dict[str, str], workdir: Path) -> None:
-    from tests.support.http import create_admin
+    from testkit.http import create_admin
 
     progress("creating the admin account (flask --app app vigil create-admin)")
     create_admin({**base_env, "VIGIL_INSTANCE_PATH": str(workdir / "instance")}, ADMIN_PASSWORD)
@@ -250,7 +250,7 @@ def _create_admin(base_env: dict[str, str], workdir: Path) -> None:
 def _start_gunicorn(teardown: Teardown, name: str, mode: str, *, base_env: dict[str, str],
                     workers: int, workdir: Path):
     """A gunicorn for one cache mode, stopped at teardown; returns once every worker answers."""
-    from tests.support.servers import Gunicorn
+    from testkit.servers import Gunicorn
 
     workdir.mkdir(parents=True)
     env = {**base_env, "VIGIL_CACHE": mode, "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus")}
@@ -380,7 +380,7 @@ class _Forms(html.parser.HTMLParser):
 
 
 def _rename_through_ui(base_url: str, monitor_id: int, new_name: str) -> None:
-    from tests.support.http import logged_in_session
+    from testkit.http import logged_in_session
 
     session = logged_in_session(base_url, ADMIN_PASSWORD)
     try:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import ROOT
+from testkit import ROOT
 
 # Real MariaDB and Redis fixtures for every directory (one server each per session).
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["testkit.fixtures"]
 
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 

@@ -6,7 +6,7 @@ Content-Security-Policy, redirects and cookies. The embedded configuration (SQLi
 in-process Redis stand-ins) keeps it self-contained; because the stand-ins live
 in one process, gunicorn runs one worker with threads.
 
-Chromium itself comes from tests/support/chromium.py (shared with tests/e2e).
+Chromium itself comes from testkit/chromium.py (shared with tests/e2e).
 """
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.chromium import headless_chromium
-from tests.support.chromium import login as sign_in
-from tests.support.servers import ROOT, Gunicorn
+from testkit import ROOT
+from testkit.chromium import headless_chromium
+from testkit.chromium import login as sign_in
+from testkit.servers import Gunicorn
 
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "browser-test-password"

@@ -21,9 +21,9 @@ from typing import Any, Iterable
 
 import yaml
 
-from tests.support.services import service_missing
+from testkit import ROOT as REPO
+from testkit.services import service_missing
 
-REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "vigil"
 CI_VALUES = CHART / "ci"
 DEV = (str(CI_VALUES / "dev-values.yaml"),)

@@ -7,4 +7,4 @@ import pytest
 
 def pytest_configure(config: pytest.Config) -> None:
     # The same session control plane as tests/k8s (control_plane, kube_client, namespace).
-    config.pluginmanager.import_plugin("tests.k8s.fixtures")
+    config.pluginmanager.import_plugin("testkit.controlplane_fixtures")

@@ -13,9 +13,9 @@ import kubernetes.client as k
 import pytest
 import yaml
 
+from testkit.controlplane_fixtures import api_status
+from testkit.polling import eventually
 from tests.chart.chart import CHART, DEV, EXISTING, PROD, REPO, find_tool, pod_templates, render, render_text
-from tests.k8s.fixtures import api_status
-from tests.support.polling import eventually
 
 pytestmark = pytest.mark.k8s
 CONFIGS = {"zero-values": ((), None), "dev": (DEV, None), "prod": (PROD, None), "existing-secret": (EXISTING, None),

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from testkit.services import service_missing
 from tests.chart.chart import CHART, DEV, EXISTING, PROD, find, one, render, render_error, render_text
 from tests.chart.test_config_secrets import secret_data
-from tests.support.services import service_missing
 
 ROUTE = {"httpRoute.enabled": True,
          "httpRoute.parentRefs": [{"name": "public", "namespace": "gateway-system", "sectionName": "https"}],

@@ -26,8 +26,8 @@ import jsonschema
 import pytest
 import yaml
 
+from testkit.services import service_missing
 from tests.chart.chart import REPO, one, render, schema
-from tests.support.services import service_missing
 
 VERSION = "v4beta14"
 SKAFFOLD = REPO / "skaffold.yaml"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from testkit.chromium import headless_chromium
+from testkit.services import service_missing
 from tests.e2e.cluster import Cluster
-from tests.support.chromium import headless_chromium
-from tests.support.services import service_missing
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from testkit.chromium import login
+from testkit.polling import wait_for
 from tests.e2e import target
-from tests.support.chromium import login
-from tests.support.polling import wait_for
 
 MONITOR = "e2e target"
 # check-monitors fires every minute; a Job pod then starts and checks what is due.

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tests.support.chromium import login
-from tests.support.polling import wait_for
+from testkit.chromium import login
+from testkit.polling import wait_for
 
 JOB = "check-monitors"
 

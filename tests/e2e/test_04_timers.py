@@ -10,8 +10,8 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 
+from testkit.polling import wait_for
 from tests.e2e.logs import PodLogs
-from tests.support.polling import wait_for
 
 LEADS = re.compile(r"leader election: (\S+) leads \(epoch (\d+)\)")
 STOPS = re.compile(r"leader election: (\S+) stops leading")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.polling import wait_for
-from tests.support.servers import ROOT
+from testkit import ROOT
+from testkit.polling import wait_for
 
 NAMESPACE = "vigil-dev"
 HOST = "vigil-dev.localhost"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
+from testkit.polling import wait_for
 from tests.e2e.traffic import Traffic
-from tests.support.polling import wait_for
 
 
 def _rows(cluster) -> tuple[int, int]:

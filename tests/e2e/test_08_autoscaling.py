@@ -9,9 +9,9 @@ from collections import Counter
 
 import pytest
 
+from testkit.polling import wait_for
 from tests.e2e.logs import PodLogs
 from tests.e2e.traffic import Traffic
-from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.full
 

@@ -13,12 +13,12 @@ Session fixtures, each made once:
 - ``image``: ``docker build`` of the repo with that base, the machine's pip CA bundle as
   the BuildKit secret ``pip_ca`` and its index URL as a build argument (see
   ``pip_build_options``), ``--network=host`` (the private engine has no bridge).
-- MariaDB and Redis from the binaries on PATH (tests/support/servers.py) on 127.0.0.1,
+- MariaDB and Redis from the binaries on PATH (testkit/servers.py) on 127.0.0.1,
   reached from the containers through ``--network=host``; or ``TEST_DATABASE_URL`` /
   ``TEST_REDIS_URL`` as in tests/integration.
 
 A missing docker.io, dockerd, debootstrap, MariaDB or Redis skips on a laptop and fails
-in CI (tests/support/services.py). Containers are named ``vigil-test-*`` and removed by
+in CI (testkit/services.py). Containers are named ``vigil-test-*`` and removed by
 the ``containers`` fixture, whatever the outcome.
 """
 from __future__ import annotations
@@ -37,8 +37,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import ROOT, binaries_missing, create_database
-from tests.support.services import service_missing
+from testkit import ROOT
+from testkit.servers import binaries_missing, create_database
+from testkit.services import service_missing
 
 IMAGE_TAG = os.environ.get("VIGIL_TEST_IMAGE", "vigil:test")
 BUILD_TIMEOUT_S = float(os.environ.get("VIGIL_IMAGE_BUILD_TIMEOUT", "1200"))

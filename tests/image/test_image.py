@@ -18,7 +18,7 @@ import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.support.servers import ROOT
+from testkit import ROOT
 
 pytestmark = [pytest.mark.image, pytest.mark.slow]
 

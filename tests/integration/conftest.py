@@ -1,11 +1,11 @@
-"""gunicorn in front of the real MariaDB and Redis (tests/support/fixtures.py)."""
+"""gunicorn in front of the real MariaDB and Redis (testkit/fixtures.py)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from tests.support.servers import Gunicorn
+from testkit.servers import Gunicorn
 
 ADMIN_PASSWORD = "correct horse battery staple"
 

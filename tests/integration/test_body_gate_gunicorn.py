@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.web import body_gate
-from tests.support.http import create_admin
-from tests.support.servers import ROOT
+from testkit import ROOT
+from testkit.http import create_admin
 
 pytestmark = pytest.mark.integration
 LIMIT = 4096  # a small VIGIL_MAX_BODY_BYTES keeps the raw bodies small

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import CheckResult, Incident, JobRun, Monitor, utcnow
-from tests.support.jobcli import jobs_cli
+from testkit.jobcli import jobs_cli
 from tests.unit.test_probe import LocalHTTPServer, closed_port
 
 MONITORS = 200

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import CheckResult, Incident, Monitor, utcnow
+from testkit.jobcli import jobs_cli
 from tests.integration.test_check_monitors import http_server  # noqa: F401  (a fixture)
-from tests.support.jobcli import jobs_cli
 
 DENIED = "address 127.0.0.1 (localhost) is denied by VIGIL_PROBE_DENY (127.0.0.0/8)"
 

@@ -14,7 +14,7 @@ import port_for
 import pytest
 import requests
 
-from tests.support.servers import ROOT
+from testkit import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ import json
 
 import sqlalchemy as sa
 
-from tests.support.jobcli import start_jobs_cli
+from testkit.jobcli import start_jobs_cli
 
 
 def test_two_concurrent_runs_of_one_slot(database_url, redis_urls, tmp_path):

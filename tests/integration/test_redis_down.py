@@ -5,8 +5,8 @@ import time
 
 import requests
 
-from tests.support.fixtures import start_redis
-from tests.support.http import create_admin, logged_in_session
+from testkit.fixtures import start_redis
+from testkit.http import create_admin, logged_in_session
 
 PASSWORD = "integration-password-2"
 

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
-from tests.support.http import create_admin, csrf_token, logged_in_session
-from tests.support.polling import wait_for
+from testkit.http import create_admin, csrf_token, logged_in_session
+from testkit.polling import wait_for
 
 JOB = "rollup-stats"
 PASSWORD = "run-now-test-password"

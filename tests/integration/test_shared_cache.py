@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.support.http import create_admin, csrf_token, logged_in_session
+from testkit.http import create_admin, csrf_token, logged_in_session
 
 PASSWORD = "integration-password-1"
 

@@ -21,8 +21,9 @@ import port_for
 import pytest
 import requests
 
-from tests.support.polling import wait_for
-from tests.support.servers import ROOT, migrate, stop_process_group
+from testkit import ROOT
+from testkit.polling import wait_for
+from testkit.servers import migrate, stop_process_group
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +62,7 @@ def test_debug_server_runs_each_tick_once_across_a_reload(tmp_path):
     env.update(VIGIL_ENV="development", VIGIL_INSTANCE_PATH=str(tmp_path / "instance"),
                DATABASE_URL=f"sqlite:///{tmp_path / 'vigil.db'}", VIGIL_TIMER_BACKEND="host",
                VIGIL_LOCK_DIR=str(tmp_path / "locks"), VIGIL_CRON_IN_PROCESS="0",
-               VIGIL_EXTRA_JOBS="tests.support.jobs,vigil_reload_probe", VIGIL_EXPOSE_WORKER="1",
+               VIGIL_EXTRA_JOBS="testkit.jobs,vigil_reload_probe", VIGIL_EXPOSE_WORKER="1",
                PYTHONPATH=os.pathsep.join(filter(None, [str(probe.parent), env.get("PYTHONPATH")])))
     migrate(env["DATABASE_URL"])
     port = port_for.select_random()

@@ -15,9 +15,9 @@ from collections import Counter
 import requests
 import sqlalchemy as sa
 
-from tests.support.http import create_admin, logged_in_session
-from tests.support.polling import wait_for
-from tests.support.timer_log import timer_attempts
+from testkit.http import create_admin, logged_in_session
+from testkit.polling import wait_for
+from testkit.timer_log import timer_attempts
 
 
 def _executions(log_path) -> list[tuple[str, int, int]]:
@@ -34,7 +34,7 @@ def _executions(log_path) -> list[tuple[str, int, int]]:
 
 def test_timer_runs_once_per_tick_and_survives_sigkill(gunicorn, server_env, tmp_path):
     log_path = tmp_path / "ticks.log"
-    env = {**server_env, "VIGIL_EXTRA_JOBS": "tests.support.jobs", "VIGIL_TIMER_BACKEND": "host",
+    env = {**server_env, "VIGIL_EXTRA_JOBS": "testkit.jobs", "VIGIL_TIMER_BACKEND": "host",
            "VIGIL_LOCK_DIR": str(tmp_path / "locks"), "VIGIL_TEST_JOB_LOG": str(log_path)}
     server = gunicorn(env, workers=4)
 

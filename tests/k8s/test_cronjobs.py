@@ -2,19 +2,18 @@
 under a least-privilege Role."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import kubernetes.client as k8s
 import pytest
 import yaml
 
 from app.jobs.registry import cron_jobs
 from app.kube.cronjobs import CronJobError, CronJobs
+from testkit import ROOT
 from tests.conftest import login, post_form
 
 pytestmark = pytest.mark.k8s
 
-CRONJOBS = Path(__file__).resolve().parents[2] / "cronjobs"
+CRONJOBS = ROOT / "cronjobs"
 
 
 def cronjob_manifest(name: str) -> dict:

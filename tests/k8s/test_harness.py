@@ -15,10 +15,10 @@ import kubernetes.client as k
 import pytest
 import urllib3
 
-from tests.k8s.controlplane import ControlPlane
-from tests.k8s.fixtures import api_status
-from tests.support.polling import eventually
-from tests.support.services import service_missing
+from testkit.controlplane import ControlPlane
+from testkit.controlplane_fixtures import api_status
+from testkit.polling import eventually
+from testkit.services import service_missing
 
 pytestmark = pytest.mark.k8s
 

@@ -16,7 +16,7 @@ import kubernetes.client as k8s
 import pytest
 import yaml
 
-from tests.support.servers import ROOT
+from testkit import ROOT
 
 pytestmark = pytest.mark.k8s
 LEASE, RENEW, RETRY = 3, 2.0, 0.5  # lease: whole seconds, as the Lease stores it
@@ -33,7 +33,7 @@ class Contenders:
     def start(self, identity: str, *extra: str, kubeconfig: Path | None = None) -> None:
         log = open(self.tmp_path / f"{identity}.log", "ab")
         self.processes[identity] = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.contender", "--kubeconfig", str(kubeconfig or self.kubeconfig),
+            [sys.executable, "-m", "testkit.contender", "--kubeconfig", str(kubeconfig or self.kubeconfig),
              "--namespace", self.namespace, "--lease", self.lease, "--events", str(self.events),
              "--identity", identity, "--lease-duration", str(LEASE), "--renew-deadline", str(RENEW),
              "--retry-period", str(RETRY), *extra],

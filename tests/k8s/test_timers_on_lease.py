@@ -3,7 +3,7 @@ lock directories) on the Lease backend: the 1-second timer runs once per tick
 across all of them, and SIGTERM to the leading pod hands over without a double
 tick. The pods share loopback here; the Lease does not rely on it (the socket
 lock, which would, is what bench/duplicates runs in network namespaces). Once per tick is
-counted at the gate (tests/support/timer_log.py), so it fails by itself without the Lease."""
+counted at the gate (testkit/timer_log.py), so it fails by itself without the Lease."""
 from __future__ import annotations
 
 import os
@@ -15,9 +15,9 @@ import kubernetes.client as k8s
 import pytest
 import requests
 
-from tests.support.polling import wait_for
-from tests.support.servers import Gunicorn, migrate
-from tests.support.timer_log import timer_attempts
+from testkit.polling import wait_for
+from testkit.servers import Gunicorn, migrate
+from testkit.timer_log import timer_attempts
 
 pytestmark = [pytest.mark.k8s, pytest.mark.slow]
 
@@ -49,7 +49,7 @@ def test_three_pods_run_each_tick_once(control_plane, kube_client, namespace, tm
             workdir.mkdir()
             pods.append(Gunicorn(workers=4, workdir=workdir, env={
                 "DATABASE_URL": database, "VIGIL_ENV": "testing", "POD_NAME": f"pod-{index}",
-                "VIGIL_EXTRA_JOBS": "tests.support.jobs", "VIGIL_TEST_JOB_LOG": str(log),
+                "VIGIL_EXTRA_JOBS": "testkit.jobs", "VIGIL_TEST_JOB_LOG": str(log),
                 "VIGIL_TIMER_BACKEND": "kubernetes", "KUBECONFIG": str(control_plane.kubeconfig),
                 "VIGIL_LEASE_NAMESPACE": namespace, "VIGIL_LOCK_DIR": str(workdir / "locks"),
                 "VIGIL_LEASE_DURATION": "3", "VIGIL_LEASE_RENEW_DEADLINE": "2",
@@ -94,7 +94,7 @@ def test_worker_recycling_hands_the_timers_over_within_the_pod(control_plane, ku
     log = tmp_path / "ticks.log"
     pod = Gunicorn(workers=4, workdir=tmp_path, env={
         "DATABASE_URL": database, "VIGIL_ENV": "testing", "POD_NAME": "pod-0",
-        "VIGIL_EXTRA_JOBS": "tests.support.jobs", "VIGIL_TEST_JOB_LOG": str(log),
+        "VIGIL_EXTRA_JOBS": "testkit.jobs", "VIGIL_TEST_JOB_LOG": str(log),
         "VIGIL_TIMER_BACKEND": "kubernetes", "KUBECONFIG": str(control_plane.kubeconfig),
         "VIGIL_LEASE_NAMESPACE": namespace, "VIGIL_LOCK_DIR": str(tmp_path / "locks"),
         "GUNICORN_MAX_REQUESTS": "40", "GUNICORN_ACCESS_LOG": "0"})

@@ -1,5 +1,5 @@
 """Live /api/v1 read responses against the OpenAPI document in app/web/openapi.py
-(tests/support/openapi.py says how they are validated; test_api_write.py has the writes)."""
+(testkit/openapi.py says how they are validated; test_api_write.py has the writes)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,8 +8,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from app.web.openapi import OPENAPI
+from testkit.openapi import DOCUMENT_URI, REGISTRY, assert_valid, component, response_schema, validator
 from tests.conftest import VALID_MONITOR, post_form
-from tests.support.openapi import DOCUMENT_URI, REGISTRY, assert_valid, component, response_schema, validator
 
 # -- data -----------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 For every operation in the served document, hypothesis draws a request with a
 valid API token: path parameters from their schema and from the monitors that
 exist, and a body that is either valid by the document's request schema or
-hostile (tests/support/bodies.py: deep nesting, lone surrogates, NaN and
+hostile (testkit/bodies.py: deep nesting, lone surrogates, NaN and
 infinities, numbers of thousands of digits, bytes that are not UTF-8, bodies
 around the size limit), sent with a Content-Length or chunked. Every response
 must be below 500, have a status the document lists for that operation, and
@@ -25,7 +25,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.support.bodies import hostile_json, send
+from testkit.bodies import hostile_json, send
 
 SWEEP = settings(max_examples=600, deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.openapi import assert_valid, component, request_schema, response_schema
+from testkit.openapi import assert_valid, component, request_schema, response_schema
 
 COLLECTION, ITEM = "/api/v1/monitors", "/api/v1/monitors/{monitor_id}"
 NEW = {"name": "Made by API", "url": "http://127.0.0.1:9/health"}
@@ -247,7 +247,7 @@ def test_the_documented_request_schema_agrees_with_the_server(client, auth):
              "expected_status": [100, 599], "keyword": None, "enabled": True}
     assert_valid(valid, request_schema(COLLECTION, "post"))
     assert client.post(COLLECTION, json=valid, headers=auth).status_code == 201
-    from tests.support.openapi import validator
+    from testkit.openapi import validator
 
     for invalid in ({**NEW, "colour": "red"}, {"name": "no url"}):
         assert list(validator(request_schema(COLLECTION, "post")).iter_errors(invalid))

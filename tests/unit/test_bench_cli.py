@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from tests.support.servers import ROOT
+from testkit import ROOT
 
 
 def bench(*args):

@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 import pytest
 
 from app.web import body_gate, json_body
+from testkit.bodies import send
 from tests.conftest import VALID_MONITOR, csrf_from
-from tests.support.bodies import send
 from tests.unit.test_bad_input import monitor_rows
 
 GOOD = {"name": "gate", "url": "http://127.0.0.1:9/health"}

@@ -34,7 +34,7 @@ def development_env(tmp_path, monkeypatch):
     monkeypatch.setenv("VIGIL_TIMER_BACKEND", "host")
     monkeypatch.setenv("VIGIL_LOCK_DIR", str(tmp_path / "locks"))
     monkeypatch.setenv("VIGIL_CRON_IN_PROCESS", "1")
-    monkeypatch.setenv("VIGIL_EXTRA_JOBS", "tests.support.jobs")
+    monkeypatch.setenv("VIGIL_EXTRA_JOBS", "testkit.jobs")
 
 
 def _new_threads(before: set[int]) -> list[str]:

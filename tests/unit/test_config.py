@@ -3,7 +3,7 @@ import re
 import pytest
 
 from app import config
-from tests.support.servers import ROOT
+from testkit import ROOT
 
 
 def test_development_defaults_need_no_server(tmp_path):

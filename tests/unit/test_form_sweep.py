@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from testkit.bodies import SHARP, hostile_json, send, surrogate_text
 from tests.conftest import VALID_MONITOR, post_form
-from tests.support.bodies import SHARP, hostile_json, send, surrogate_text
 
 SWEEP = settings(max_examples=400, deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -13,7 +13,7 @@ import yaml
 from app.extensions import db
 from app.jobs.runner import reap_stale_runs
 from app.models import JobRun
-from tests.support.jobcli import jobs_cli, start_jobs_cli
+from testkit.jobcli import jobs_cli, start_jobs_cli
 
 SLOT = "2026-01-01T00:00:00Z"
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.support.servers import ROOT
+from testkit import ROOT
 
 
 @pytest.mark.parametrize("marker, directory", [("integration", "tests/integration/"),

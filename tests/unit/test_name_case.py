@@ -55,7 +55,7 @@ def test_the_migration_renames_look_alikes_and_keeps_the_oldest(tmp_path):
     from flask_migrate import upgrade
 
     from app import create_app
-    from tests.conftest import ROOT
+    from testkit import ROOT
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     app = create_app({"VIGIL_ENV": "testing", "SQLALCHEMY_DATABASE_URI": url})

@@ -151,7 +151,7 @@ def test_every_anonymous_read_is_free_of_the_secret_except_the_monitor_api(clien
 def test_anonymous_monitor_api_matches_the_openapi_document(client, seeded):
     """The document says what an anonymous caller gets, and the live answer is exactly that,
     while a signed-in caller's full monitor is still what it documents."""
-    from tests.support.openapi import assert_valid, component, response_schema
+    from testkit.openapi import assert_valid, component, response_schema
 
     public = component("MonitorPublic")
     listing = client.get("/api/v1/monitors").get_json()

@@ -4,7 +4,7 @@ Why: RBAC rules, optimistic concurrency, server-side validation and controllers 
 believable against a real kube-apiserver. This module starts real `etcd`,
 `kube-apiserver` and (on demand) `kube-controller-manager` binaries from a
 KUBEBUILDER_ASSETS directory (see hack/k8s-assets.sh). It has no pytest dependency;
-tests/k8s/fixtures.py wraps it in fixtures.
+testkit/controlplane_fixtures.py wraps it in fixtures.
 
 Guarantees:
 - Everything binds to 127.0.0.1 on free ports; all state (etcd data, certificates,
@@ -80,7 +80,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_parent() -> None:  # runs in the child between fork and exec
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
@@ -99,7 +99,7 @@ class Process:
             self.popen = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+                preexec_fn=die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
             )
 
     def alive(self) -> bool:

@@ -8,7 +8,7 @@ import sys
 
 import requests
 
-from tests.support.servers import ROOT
+from testkit import ROOT
 
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 

@@ -2,7 +2,7 @@
 
 Registered in tests/conftest.py, so integration, image and any other tests use
 one MariaDB and one Redis per session. Servers start from the binaries on PATH
-(tests/support/servers.py), or are reached through ``TEST_DATABASE_URL`` (a
+(testkit/servers.py), or are reached through ``TEST_DATABASE_URL`` (a
 server URL without a database; each test gets a fresh database on it) and
 ``TEST_REDIS_URL``. A missing binary skips on a laptop and fails in CI.
 """
@@ -13,8 +13,8 @@ import os
 import pytest
 import redis
 
-from tests.support.servers import MariaDBServer, RedisServer, binaries_missing, create_database, migrate
-from tests.support.services import service_missing
+from testkit.servers import MariaDBServer, RedisServer, binaries_missing, create_database, migrate
+from testkit.services import service_missing
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,13 @@
-"""Pytest plugin: a real Kubernetes control plane (tests/k8s/controlplane.py) as fixtures.
+"""Pytest plugin: a real Kubernetes control plane (testkit/controlplane.py) as fixtures.
 
 Why a plugin module and not only a conftest: other test dirs (chart, e2e) need the same
 *single* session control plane. Register it from any conftest with
 
     def pytest_configure(config):
-        config.pluginmanager.import_plugin("tests.k8s.fixtures")
+        config.pluginmanager.import_plugin("testkit.controlplane_fixtures")
 
 (idempotent; fixtures of a registered plugin are visible everywhere), or put
-`pytest_plugins = ["tests.k8s.fixtures"]` in the root tests/conftest.py.
+`pytest_plugins = ["testkit.controlplane_fixtures"]` in the root tests/conftest.py.
 
 Fixtures:
 - control_plane (session): etcd + kube-apiserver. Binaries from KUBEBUILDER_ASSETS, else
@@ -26,16 +26,15 @@ import re
 import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import kubernetes.client
 import pytest
 
-from tests.k8s.controlplane import ControlPlane, ControlPlaneError, missing_binaries
-from tests.support.services import service_missing
+from testkit import ROOT
+from testkit.controlplane import ControlPlane, ControlPlaneError, missing_binaries
+from testkit.services import service_missing
 
-REPO = Path(__file__).resolve().parents[2]
-ASSETS_SCRIPT = REPO / "hack" / "k8s-assets.sh"
+ASSETS_SCRIPT = ROOT / "hack" / "k8s-assets.sh"
 _kept_logs: list[str] = []
 
 

@@ -1,6 +1,6 @@
 """A stand-in pod for leader-election tests: one process running Vigil's LeaseElector.
 
-    python -m tests.support.contender --kubeconfig K --namespace N --lease L --events FILE
+    python -m testkit.contender --kubeconfig K --namespace N --lease L --events FILE
         [--identity ID] [--lease-duration 3 --renew-deadline 2 --retry-period 0.5]
         [--wall-offset SECONDS] [--no-watch]
 

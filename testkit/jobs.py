@@ -1,4 +1,4 @@
-"""Jobs for tests, loaded with VIGIL_EXTRA_JOBS=tests.support.jobs.
+"""Jobs for tests, loaded with VIGIL_EXTRA_JOBS=testkit.jobs.
 
 They exercise the runner's outcomes (success, failure, deadline, SIGTERM) and
 give the timer tests a one-second tick. Each run appends a line to the file

@@ -25,7 +25,8 @@ from urllib.request import urlopen
 import port_for
 import pymysql
 
-ROOT = Path(__file__).resolve().parents[2]
+from testkit import ROOT
+
 
 
 def stop_process_group(process: subprocess.Popen | None, timeout: float = 20.0) -> None:

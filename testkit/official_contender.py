@@ -1,7 +1,7 @@
 """A stand-in pod running the *official* client's elector (``kubernetes.leaderelection``
-with ``LeaseLock``), the twin of tests/support/contender.py (Vigil's LeaseElector).
+with ``LeaseLock``), the twin of testkit/contender.py (Vigil's LeaseElector).
 
-    python -m tests.support.official_contender --kubeconfig K --namespace N --lease L --events FILE
+    python -m testkit.official_contender --kubeconfig K --namespace N --lease L --events FILE
         [--identity ID] [--lease-duration 3 --renew-deadline 2 --retry-period 0.5]
         [--strict-config] [--stats-interval 1] [--log-level WARNING]
 
@@ -38,11 +38,11 @@ Requests are counted by wrapping ``kubernetes.client.rest.RESTClientObject.reque
 through which every call of the generated client goes (a watch is one request).
 
 ``run_counted(module)`` runs another contender module (Vigil's
-``tests.support.contender``) as ``__main__`` with the same request counter, so
+``testkit.contender``) as ``__main__`` with the same request counter, so
 both electors are measured the same way:
 
-    python -c "from tests.support.official_contender import run_counted; \
-run_counted('tests.support.contender')" --kubeconfig K ... (contender.py's options)
+    python -c "from testkit.official_contender import run_counted; \
+run_counted('testkit.contender')" --kubeconfig K ... (contender.py's options)
 """
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def run_counted(module: str, stats_interval_s: float = 1.0) -> None:
 
 
 def main() -> None:
-    from tests.support.contender import election_arguments
+    from testkit.contender import election_arguments
 
     parser = election_arguments("official")
     parser.add_argument("--strict-config", action="store_true",

@@ -1,1 +1,0 @@
-"""Shared test support: service discovery and the skip-or-fail rule."""
