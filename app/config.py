@@ -79,6 +79,20 @@ def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
     return tuple(networks)
 
 
+def _fernet_keys(raw: str) -> tuple[str, ...]:
+    """Comma-separated Fernet keys (the first encrypts, all decrypt: rotation)."""
+    from cryptography.fernet import Fernet
+
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    for position, key in enumerate(keys, 1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ValueError(f"key {position} is not a Fernet key (32 url-safe base64-encoded bytes; "
+                             "make one with `python -m app.alerts.keygen`)") from None
+    return keys
+
+
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
@@ -162,6 +176,12 @@ SETTINGS: tuple[Setting, ...] = (
             "CIDRs no check may connect to, checked after DNS on every check; default link-local and cloud metadata (`none`: no list)"),
     Setting("VIGIL_METRICS_TOKEN", "VIGIL_METRICS_TOKEN", str, None,
             "if set, /metrics answers only requests with `Authorization: Bearer <token>` (a secret; never logged)"),
+    Setting("VIGIL_CHANNEL_KEYS", "VIGIL_CHANNEL_KEYS", _fernet_keys, None,
+            "Fernet keys that encrypt channels' Apprise URLs at rest, comma-separated: the first encrypts, all decrypt (rotation); generated into the instance folder in development; without it in production no channel can be saved or used"),
+    Setting("VIGIL_NOTIFY_RETRY_SECONDS", "VIGIL_NOTIFY_RETRY_SECONDS", _positive_float, 15.0,
+            "first delay before a failed notification is retried; it doubles each time, with jitter, up to 10 minutes"),
+    Setting("VIGIL_NOTIFY_MAX_ATTEMPTS", "VIGIL_NOTIFY_MAX_ATTEMPTS", _positive_int, 10,
+            "sends tried per notification before it is marked failed (shown on the monitor's page)"),
     Setting("VIGIL_TRUSTED_PROXIES", "VIGIL_TRUSTED_PROXIES", _non_negative_int, 0,
             "how many proxies (Ingress, load balancer) set X-Forwarded-*; their values are trusted only then (the chart sets 1)"),
     Setting("VIGIL_EXPOSE_WORKER", "VIGIL_EXPOSE_WORKER", _bool, False,
@@ -202,6 +222,8 @@ def _apply_environment_rules(config: dict[str, Any], instance_path: str) -> None
             config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(instance_path) / "vigil.db")
         if config["SECRET_KEY"] is None:
             config["SECRET_KEY"] = _instance_secret(Path(instance_path))
+        if config["VIGIL_CHANNEL_KEYS"] is None:
+            config["VIGIL_CHANNEL_KEYS"] = (_instance_secret(Path(instance_path), "channel_key", _fernet_key),)
     if config["VIGIL_PUBLIC_READS"] is None:
         config["VIGIL_PUBLIC_READS"] = not production
     if config["VIGIL_CRON_IN_PROCESS"] is None:
@@ -240,15 +262,22 @@ def engine_options(url: str) -> dict[str, Any]:
     return {"pool_pre_ping": True}
 
 
-def _instance_secret(instance: Path) -> str:
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def _instance_secret(instance: Path, name: str = "secret_key",
+                     make: Callable[[], str] = lambda: secrets.token_hex(32)) -> str:
     """A per-installation secret, shared by every worker through the instance folder."""
     instance.mkdir(parents=True, exist_ok=True)
-    path = instance / "secret_key"
+    path = instance / name
     try:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    candidate = secrets.token_hex(32)
+    candidate = make()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another worker won the race; use its key

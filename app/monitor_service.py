@@ -15,12 +15,13 @@ from sqlalchemy.exc import IntegrityError
 
 from app.dashboard import invalidate_summary
 from app.extensions import db
-from app.models import CheckResult, Incident, Monitor, failed_checks_sum, utcnow
+from app.models import Channel, CheckResult, Notification, Incident, Monitor, failed_checks_sum, utcnow
 from app.models.monitor import name_key
 from app.monitoring.stats import percentile, uptime_percent
 
 EDITABLE = ("name", "url", "method", "interval_minutes", "timeout_seconds",
-            "expected_status_min", "expected_status_max", "keyword", "enabled")
+            "expected_status_min", "expected_status_max", "keyword", "enabled",
+            "down_after", "up_after", "notify_recovery", "renotify_minutes")
 
 
 class DuplicateName(ValueError):
@@ -57,6 +58,10 @@ def save(monitor: Monitor, values: dict[str, Any]) -> Monitor:
         if field in values:
             setattr(monitor, field, values[field])
     monitor.keyword = monitor.keyword or None
+    if "channel_ids" in values:
+        monitor.channels = _channels(values["channel_ids"])
+    elif monitor.id is None:  # a new monitor starts with the default channels
+        monitor.channels = list(db.session.scalars(sa.select(Channel).where(Channel.is_default.is_(True))))
     db.session.add(monitor)
     try:
         db.session.commit()
@@ -67,9 +72,23 @@ def save(monitor: Monitor, values: dict[str, Any]) -> Monitor:
     return monitor
 
 
+class UnknownChannel(ValueError):
+    pass
+
+
+def _channels(ids) -> list[Channel]:
+    wanted = sorted({int(i) for i in ids or ()})
+    found = list(db.session.scalars(sa.select(Channel).where(Channel.id.in_(wanted)))) if wanted else []
+    if len(found) != len(wanted):
+        missing = sorted(set(wanted) - {c.id for c in found})
+        raise UnknownChannel(", ".join(map(str, missing)))
+    return found
+
+
 def delete(monitor: Monitor) -> None:
     # Bulk deletes first: MySQL's ON DELETE CASCADE does it too, SQLite only with a pragma.
     db.session.execute(sa.delete(CheckResult).where(CheckResult.monitor_id == monitor.id))
+    db.session.execute(sa.delete(Notification).where(Notification.monitor_id == monitor.id))
     db.session.execute(sa.delete(Incident).where(Incident.monitor_id == monitor.id))
     db.session.delete(monitor)
     db.session.commit()

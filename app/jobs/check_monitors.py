@@ -2,9 +2,12 @@
 
 Every minute (one CronJob slot): select the enabled monitors due for the slot,
 probe them concurrently (app.monitoring.probe), then in one transaction insert
-their check results, update each monitor's state, open an incident when a
-monitor turns down and resolve it when it turns up; commit; drop the cached
-dashboard summary.
+their check results, advance each monitor's state by its thresholds (down after
+N failed checks in a row, up after M good ones: app.alerts.thresholds), open an
+incident when a monitor turns down and resolve it when it turns up, and queue
+one outbox row per (event, channel) (app.alerts.outbox); commit; drop the cached
+dashboard summary; then send what is queued (app.alerts.dispatch) with the time
+left, so a state change is announced seconds after the check that saw it.
 
 Due: never checked, or ``last_checked_at + interval <= slot + DUE_TOLERANCE``.
 ``last_checked_at`` is when the probe really ran (the UI shows it), which is
@@ -24,6 +27,10 @@ Guarantees:
   failing the run, and state only moves forward: a result older than the
   monitor's last check (a run of another slot that overlapped) is recorded but
   does not change is_up or incidents. At most one incident per monitor is open.
+- Each state change is queued for notification exactly once: the monitor's row lock
+  serialises the writers of one monitor, the state moves only forward, and the
+  outbox rows commit with the change or not at all. Inside a maintenance window the
+  incident is marked and nothing is queued.
 - No probe connects to an address in VIGIL_PROBE_DENY: a monitor whose host
   resolves to one is recorded as a failed check that says so (and may open an
   incident like any other failure).
@@ -40,6 +47,10 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
+from app.alerts import outbox, thresholds
+from app.alerts.dispatch import dispatch
+from app.alerts.outbox import IncidentEvent
+from app.alerts.windows import monitors_in_maintenance
 from app.dashboard import invalidate_summary
 from app.extensions import db
 from app.jobs.registry import JobContext, job
@@ -51,6 +62,7 @@ if TYPE_CHECKING:
 DUE_TOLERANCE = timedelta(seconds=55)
 WRITE_RESERVE_S = 10.0  # of the deadline, kept for the database writes after probing
 DEFAULT_CONCURRENCY = 64
+DISPATCH_RESERVE_S = 3.0  # of the deadline, never used for sending notifications
 WRITE_ATTEMPTS = 3  # a deadlock with a concurrent delete is retried, not fatal
 
 
@@ -83,6 +95,18 @@ def check_monitors(ctx: JobContext) -> str:
     invalidate_summary()
     up = sum(1 for r in recorded if r.ok)
     message = f"checked {len(recorded)} monitors: {up} up, {len(recorded) - up} down"
+    # Announce what this run queued now, with what is left of the deadline (the timer
+    # sends anything left over: app.alerts.dispatch).
+    left = ctx.deadline_s - (time.monotonic() - started) - DISPATCH_RESERVE_S
+    if left > 1:
+        try:
+            sent = dispatch(budget_s=left)
+        except Exception:  # the checks are committed; the timer sends what is left
+            db.session.rollback()
+            ctx.log.exception("check-monitors: sending notifications failed; the timer will retry")
+        else:
+            if sent.sent or sent.retrying or sent.failed:
+                message += f"; notifications: {sent}"
     left = len(due) - len(results)
     if left:
         message += f"; {left} left for the next run (time budget)"
@@ -131,7 +155,9 @@ def _write(results: list[ProbeResult]) -> list[ProbeResult]:
     ids = sorted({r.target_id for r in results})
     # Lock in id order (a fixed order avoids deadlocks between two writers) and re-read state.
     current = {row.id: row for row in db.session.execute(
-        sa.select(monitors.c.id, monitors.c.is_up, monitors.c.last_checked_at)
+        sa.select(monitors.c.id, monitors.c.name, monitors.c.url, monitors.c.is_up, monitors.c.streak,
+                  monitors.c.last_checked_at, monitors.c.down_after, monitors.c.up_after,
+                  monitors.c.notify_recovery)
         .where(monitors.c.id.in_(ids)).order_by(monitors.c.id).with_for_update())}
     results = [r for r in results if r.target_id in current]  # deleted while probing: skip
     if not results:
@@ -143,43 +169,84 @@ def _write(results: list[ProbeResult]) -> list[ProbeResult]:
 
     newer = [r for r in results if current[r.target_id].last_checked_at is None
              or current[r.target_id].last_checked_at < r.checked_at]
-    if newer:
-        db.session.execute(
-            sa.update(monitors).where(monitors.c.id == sa.bindparam("b_id"))
-            # updated_at means "edited by a person": a check leaves it as it is.
-            .values(is_up=sa.bindparam("b_is_up"), last_checked_at=sa.bindparam("b_checked_at"),
-                    updated_at=monitors.c.updated_at),
-            [{"b_id": r.target_id, "b_is_up": r.ok, "b_checked_at": r.checked_at} for r in newer])
-    went_down = [r for r in newer if not r.ok and current[r.target_id].is_up is not False]
-    came_up = [r for r in newer if r.ok and current[r.target_id].is_up is not True]
-    _open_incidents(went_down)
-    _resolve_incidents(came_up)
+    if not newer:
+        return results
+    moves = {r.target_id: thresholds.advance(
+        is_up=current[r.target_id].is_up, streak=current[r.target_id].streak, ok=r.ok,
+        down_after=current[r.target_id].down_after, up_after=current[r.target_id].up_after)
+        for r in newer}
+    db.session.execute(
+        sa.update(monitors).where(monitors.c.id == sa.bindparam("b_id"))
+        # updated_at means "edited by a person": a check leaves it as it is.
+        .values(is_up=sa.bindparam("b_is_up"), streak=sa.bindparam("b_streak"),
+                last_checked_at=sa.bindparam("b_checked_at"), updated_at=monitors.c.updated_at),
+        [{"b_id": r.target_id, "b_is_up": moves[r.target_id].is_up, "b_streak": moves[r.target_id].streak,
+          "b_checked_at": r.checked_at} for r in newer])
+    went_down = [r for r in newer if moves[r.target_id].event == "down"]
+    came_up = [r for r in newer if moves[r.target_id].changed and moves[r.target_id].is_up]
+    if went_down or came_up:
+        quiet = monitors_in_maintenance([r.target_id for r in went_down + came_up], newer[0].checked_at)
+        events = _open_incidents(went_down, current, quiet) + _resolve_incidents(came_up, current, quiet)
+        outbox.queue(events)
     return results
 
 
-def _open_incidents(results: list[ProbeResult]) -> None:
+def _open_incidents(results: list[ProbeResult], current: dict, quiet: set[int]) -> list[IncidentEvent]:
+    """Open one incident per monitor that went down; the down events to notify."""
     if not results:
-        return
-    already_open = set(db.session.scalars(
-        sa.select(Incident.monitor_id).where(Incident.monitor_id.in_([r.target_id for r in results]),
-                                             Incident.resolved_at.is_(None))))
-    rows = [{"monitor_id": r.target_id, "opened_at": r.checked_at, "resolved_at": None,
-             "cause": r.error or (f"status {r.status_code}" if r.status_code else "check failed")}
-            for r in results if r.target_id not in already_open]
-    if rows:
-        db.session.execute(sa.insert(Incident.__table__), rows)
-
-
-def _resolve_incidents(results: list[ProbeResult]) -> None:
-    if not results:
-        return
+        return []
     incidents = Incident.__table__
+    already_open = set(db.session.scalars(
+        sa.select(incidents.c.monitor_id).where(incidents.c.monitor_id.in_([r.target_id for r in results]),
+                                                incidents.c.resolved_at.is_(None))))
+    opening = [r for r in results if r.target_id not in already_open]
+    if not opening:
+        return []
+    causes = {r.target_id: r.error or (f"status {r.status_code}" if r.status_code else "check failed")
+              for r in opening}
+    db.session.execute(sa.insert(incidents), [
+        {"monitor_id": r.target_id, "opened_at": r.checked_at, "resolved_at": None,
+         "cause": causes[r.target_id], "in_maintenance": r.target_id in quiet,
+         "last_notified_at": None if r.target_id in quiet else r.checked_at}
+        for r in opening])
+    opened = dict(db.session.execute(
+        sa.select(incidents.c.monitor_id, incidents.c.id)
+        .where(incidents.c.monitor_id.in_(list(causes)), incidents.c.resolved_at.is_(None))).all())
+    return [IncidentEvent(monitor_id=r.target_id, monitor_name=current[r.target_id].name,
+                          monitor_url=current[r.target_id].url, incident_id=opened[r.target_id],
+                          event="down", at=r.checked_at, detail=causes[r.target_id])
+            for r in opening if r.target_id not in quiet]
+
+
+def _resolve_incidents(results: list[ProbeResult], current: dict, quiet: set[int]) -> list[IncidentEvent]:
+    """Resolve the open incident of each monitor that came up; the recoveries to notify."""
+    if not results:
+        return []
+    incidents = Incident.__table__
+    open_ones = {row.monitor_id: row for row in db.session.execute(
+        sa.select(incidents.c.id, incidents.c.monitor_id, incidents.c.opened_at, incidents.c.in_maintenance)
+        .where(incidents.c.monitor_id.in_([r.target_id for r in results]), incidents.c.resolved_at.is_(None)))}
+    if not open_ones:
+        return []
     db.session.execute(
         sa.update(incidents)
         .where(incidents.c.monitor_id == sa.bindparam("b_monitor_id"),
                incidents.c.resolved_at.is_(None))
         .values(resolved_at=sa.bindparam("b_resolved_at")),
-        [{"b_monitor_id": r.target_id, "b_resolved_at": r.checked_at} for r in results])
+        [{"b_monitor_id": r.target_id, "b_resolved_at": r.checked_at} for r in results
+         if r.target_id in open_ones])
+    return [IncidentEvent(monitor_id=r.target_id, monitor_name=current[r.target_id].name,
+                          monitor_url=current[r.target_id].url, incident_id=open_ones[r.target_id].id,
+                          event="up", at=r.checked_at,
+                          detail=f"Down for {_duration(r.checked_at - open_ones[r.target_id].opened_at)}.")
+            for r in results
+            if r.target_id in open_ones and current[r.target_id].notify_recovery
+            and not open_ones[r.target_id].in_maintenance and r.target_id not in quiet]
+
+
+def _duration(span: timedelta) -> str:
+    minutes = max(0, int(span.total_seconds() // 60))
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _is_lock_conflict(exc: OperationalError) -> bool:

@@ -28,7 +28,7 @@ CRON_STARTUP_ALLOWANCE_S = 15
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$")
 
 # Modules holding the built-in declarations; VIGIL_EXTRA_JOBS adds more (comma-separated).
-BUILTIN_MODULES = ("app.jobs.check_monitors", "app.jobs.maintenance")
+BUILTIN_MODULES = ("app.jobs.check_monitors", "app.jobs.maintenance", "app.jobs.notifications")
 
 
 @dataclass(frozen=True)

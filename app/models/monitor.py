@@ -37,8 +37,17 @@ class Monitor(Base):
     expected_status_max: Mapped[int] = mapped_column(default=399)
     keyword: Mapped[str | None] = mapped_column(sa.String(200), default=None)
     enabled: Mapped[bool] = mapped_column(default=True)
-    # Current state, kept by check-monitors: None until the first check.
+    # Alerting: the state turns down after `down_after` failed checks in a row and up after
+    # `up_after` good ones (app/alerts/thresholds.py); reminders every `renotify_minutes`
+    # while down (None: never).
+    down_after: Mapped[int] = mapped_column(default=2, server_default="2")
+    up_after: Mapped[int] = mapped_column(default=1, server_default="1")
+    notify_recovery: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    renotify_minutes: Mapped[int | None] = mapped_column(default=None)
+    # Current state, kept by check-monitors: None until the thresholds decide the first state.
     is_up: Mapped[bool | None] = mapped_column(default=None)
+    # Checks in a row with the same outcome as the last one: + good, - failed, 0 never checked.
+    streak: Mapped[int] = mapped_column(default=0, server_default="0")
     last_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
@@ -49,6 +58,8 @@ class Monitor(Base):
     incidents: Mapped[list[Incident]] = relationship(
         back_populates="monitor", cascade="all, delete-orphan", passive_deletes=True,
         lazy="dynamic")
+    channels = relationship("Channel", secondary="monitor_channels", lazy="selectin",
+                            order_by="Channel.name")
 
     @validates("name")
     def _keep_name_key(self, _key: str, value: str) -> str:
@@ -89,6 +100,12 @@ class Incident(Base):
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     cause: Mapped[str | None] = mapped_column(sa.String(500), default=None)
+    # Opened during a maintenance window: recorded, never notified (nor its recovery).
+    in_maintenance: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Last down or reminder notification queued; reminders are claimed by a conditional
+    # UPDATE of this column, so one process queues each reminder.
+    last_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    reminders: Mapped[int] = mapped_column(default=0, server_default="0")
 
     monitor: Mapped[Monitor] = relationship(back_populates="incidents")
 

@@ -1,0 +1,4 @@
+"""Alerting: channels (Apprise URLs, encrypted), thresholds, the outbox and its dispatchers.
+
+One-way imports: models <- alerts <- jobs and web. Nothing here imports Flask views.
+"""

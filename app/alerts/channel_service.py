@@ -1,0 +1,83 @@
+"""Channel reads and writes shared by the UI and the JSON API.
+
+Guarantees: a URL is validated by Apprise before it is saved (BadChannelUrl, with a
+message for people) and stored only encrypted; what leaves this module for display is
+the redacted form; names are unique (DuplicateChannelName); a channel marked default
+is attached to monitors created afterwards (monitor_service), not to existing ones.
+"""
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from app.alerts import senders, url_secrets
+from app.alerts.senders import BadChannelUrl, SendResult
+from app.extensions import db
+from app.models.alerting import Channel, Notification
+
+__all__ = ["BadChannelUrl", "DuplicateChannelName", "list_channels", "save", "delete", "send_test",
+           "shown_url", "get_or_none"]
+
+TEST_TITLE = "Vigil test message"
+
+
+class DuplicateChannelName(ValueError):
+    pass
+
+
+def list_channels() -> list[Channel]:
+    return list(db.session.scalars(sa.select(Channel).order_by(Channel.name)))
+
+
+def get_or_none(channel_id: int) -> Channel | None:
+    if not 0 < channel_id <= 2**63 - 1:
+        return None
+    return db.session.get(Channel, channel_id)
+
+
+def save(channel: Channel, *, name: str, url: str | None, is_default: bool) -> Channel:
+    """Create or change `channel`; `url` None keeps the saved one (editing without re-typing it)."""
+    if channel.id is None and not url:
+        raise BadChannelUrl("Enter the channel's Apprise URL.")
+    clash = db.session.scalar(sa.select(Channel.id).where(sa.func.lower(Channel.name) == name.lower()))
+    if clash is not None and clash != channel.id:
+        raise DuplicateChannelName(name)
+    if url:
+        channel.kind = senders.validate(url)
+        channel.url_ciphertext = url_secrets.encrypt(url.strip())
+    channel.name = name
+    channel.is_default = is_default
+    db.session.add(channel)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise DuplicateChannelName(name) from None
+    return channel
+
+
+def delete(channel: Channel) -> None:
+    db.session.execute(sa.delete(Notification).where(Notification.channel_id == channel.id))
+    db.session.delete(channel)
+    db.session.commit()
+
+
+def shown_url(channel: Channel) -> str:
+    """The URL as people may see it: redacted; a note instead if no key opens it."""
+    try:
+        return senders.redacted(url_secrets.decrypt(channel.url_ciphertext))
+    except url_secrets.ChannelKeyError as exc:
+        return f"(unreadable: {exc})"
+
+
+def send_test(channel: Channel) -> SendResult:
+    """Send a test message now (not through the outbox) and say how it went."""
+    try:
+        url = url_secrets.decrypt(channel.url_ciphertext)
+    except url_secrets.ChannelKeyError as exc:
+        return SendResult(False, str(exc))
+    return senders.send(url, title=TEST_TITLE,
+                        body=f"This is a test of the channel “{channel.name}”. It works.",
+                        idempotency_key=f"vigil-test-{channel.id}-{secrets.token_hex(8)}")
