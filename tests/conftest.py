@@ -8,17 +8,15 @@ tests/integration/conftest.py.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
 from testkit import ROOT
+from testkit.http import ADMIN_PASSWORD, csrf_from, login
 
 # Real MariaDB and Redis fixtures for every directory (one server each per session).
 pytest_plugins = ["testkit.fixtures"]
-
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
 def make_app(tmp_path: Path, **overrides):
@@ -30,7 +28,7 @@ def make_app(tmp_path: Path, **overrides):
 
     os.environ["VIGIL_INSTANCE_PATH"] = str(tmp_path / "instance")
     config = {"VIGIL_ENV": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'vigil.db'}",
-              "VIGIL_ADMIN_PASSWORD": "correct horse battery staple"}
+              "VIGIL_ADMIN_PASSWORD": ADMIN_PASSWORD}
     config.update(overrides)
     app = create_app(config)
     with app.app_context():
@@ -76,20 +74,6 @@ def app(app_factory):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def csrf_from(html: str) -> str:
-    match = CSRF_RE.search(html)
-    assert match, "no CSRF token in the page"
-    return match.group(1) or match.group(2)
-
-
-def login(client, username: str = "admin", password: str = "correct horse battery staple"):
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": token})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return response
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ Content-Security-Policy, redirects and cookies. The embedded configuration (SQLi
 in-process Redis stand-ins) keeps it self-contained; because the stand-ins live
 in one process, gunicorn runs one worker with threads.
 
-Chromium itself comes from testkit/chromium.py (shared with tests/e2e).
+Chromium itself, and signing in on a page (`login(page, server.password)`), come from
+testkit/chromium.py (shared with tests/e2e).
 """
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ import pytest
 
 from testkit import ROOT
 from testkit.chromium import headless_chromium
-from testkit.chromium import login as sign_in
 from testkit.servers import Gunicorn
 
 ADMIN_USER = "admin"
@@ -34,6 +34,7 @@ SCREENS_COPY_DIR = Path("/tmp/vigil-screens")
 class Server:
     base_url: str
     gunicorn: Gunicorn
+    password: str  # the admin's
 
 
 def _without_redis(env: dict[str, str]) -> dict[str, str]:
@@ -56,7 +57,7 @@ def server(tmp_path_factory) -> Server:
     gunicorn = Gunicorn(env=env, workers=1, threads=4, workdir=workdir)
     gunicorn.env = _without_redis(gunicorn.env)
     gunicorn.start()
-    yield Server(gunicorn.base_url, gunicorn)
+    yield Server(gunicorn.base_url, gunicorn, ADMIN_PASSWORD)
     gunicorn.stop()
 
 
@@ -118,8 +119,3 @@ def screenshot(page, tmp_path):
         shutil.copyfile(path, SCREENS_COPY_DIR / path.name)
         return path
     return take
-
-
-def login(page, password: str = ADMIN_PASSWORD, *, user: str = ADMIN_USER) -> None:
-    """Fill and submit the sign-in form on the current page (the login page)."""
-    sign_in(page, password, user=user)

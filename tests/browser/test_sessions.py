@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import ADMIN_PASSWORD, login
+from testkit.chromium import login
 
 pytestmark = pytest.mark.browser
 
@@ -13,7 +13,7 @@ PRIVATE = "/account/tokens"
 NEW_PASSWORD = "a brand new browser passphrase"
 
 
-def signed_in(context: BrowserContext, password: str = ADMIN_PASSWORD) -> Page:
+def signed_in(context: BrowserContext, password: str) -> Page:
     page = context.new_page()
     page.goto("/login")
     login(page, password)
@@ -34,7 +34,7 @@ def replay_lands_on_login(browser, server, cookies) -> bool:
 
 
 def test_replay_after_logout(browser, server, context):
-    page = signed_in(context)
+    page = signed_in(context, server.password)
     saved = context.cookies()
     assert not replay_lands_on_login(browser, server, saved)  # the copy works while signed in
     page.get_by_role("button", name="Sign out (admin)").click()
@@ -45,8 +45,8 @@ def test_replay_after_logout(browser, server, context):
 def test_replay_after_sign_out_everywhere(browser, server, context):
     other = browser.new_context(base_url=server.base_url)
     try:
-        other_page = signed_in(other)
-        page = signed_in(context)
+        other_page = signed_in(other, server.password)
+        page = signed_in(context, server.password)
         saved = context.cookies()
         page.get_by_role("link", name="Account").click()
         page.get_by_role("link", name="Sign out everywhere…").click()
@@ -65,11 +65,11 @@ def test_replay_after_a_password_change(browser, server, context):
     """Last in this module: it changes the admin's password."""
     other = browser.new_context(base_url=server.base_url)
     try:
-        signed_in(other)
+        signed_in(other, server.password)
         stolen = other.cookies()
-        page = signed_in(context)
+        page = signed_in(context, server.password)
         page.goto("/account")
-        page.get_by_label("Current password").fill(ADMIN_PASSWORD)
+        page.get_by_label("Current password").fill(server.password)
         page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
         page.get_by_label("New password again").fill(NEW_PASSWORD)
         page.get_by_role("button", name="Change password").click()

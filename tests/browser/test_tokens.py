@@ -7,14 +7,14 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import login
+from testkit.chromium import login
 
 pytestmark = pytest.mark.browser
 
 
 def test_create_use_and_revoke_a_token(page: Page, server, console, screenshot):
     page.goto("/login")
-    login(page)
+    login(page, server.password)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="API tokens").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("API tokens")
     expect(page.get_by_text("You have no API tokens.")).to_be_visible()

@@ -17,7 +17,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import login
+from testkit.chromium import login
 
 pytestmark = pytest.mark.browser
 
@@ -32,9 +32,9 @@ def field(page: Page, label: str):
     return page.get_by_label(label, exact=True)
 
 
-def sign_in_and_open_form(page: Page) -> None:
+def sign_in_and_open_form(page: Page, password: str) -> None:
     page.goto("/login")
-    login(page)
+    login(page, password)
     expect(page.get_by_role("status")).to_contain_text("Signed in as admin.")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Add monitor").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Add monitor")
@@ -74,7 +74,7 @@ def delete_from_detail(page: Page, name: str, *, cancel_first: bool = False) -> 
     expect(page.get_by_role("status")).to_contain_text(f"Monitor “{name}” deleted.")
 
 
-def test_logged_out_visitor_is_sent_to_login_and_back(page: Page):
+def test_logged_out_visitor_is_sent_to_login_and_back(page: Page, server):
     """Public dashboard; a change needs a login; a wrong password says so; `next` is honoured."""
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
@@ -90,19 +90,19 @@ def test_logged_out_visitor_is_sent_to_login_and_back(page: Page):
     expect(page.get_by_text("The user name or password is wrong.")).to_be_visible()
     expect(field(page, "Password")).to_have_attribute("aria-invalid", "true")
 
-    login(page)
+    login(page, server.password)
     expect(page).to_have_url(re.compile(r"/monitors/new$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Add monitor")
     expect(page.get_by_role("status")).to_contain_text("Signed in as admin.")
 
 
-def test_accessibility_basics_and_no_console_errors(page: Page, console):
+def test_accessibility_basics_and_no_console_errors(page: Page, server, console):
     """Labels, one h1 per page, aria-invalid on the bad field, and a clean console (CSP)."""
     page.goto("/")
     expect(page.locator("h1")).to_have_count(1)
     page.goto("/login")
     expect(page.locator("h1")).to_have_count(1)
-    sign_in_and_open_form(page)
+    sign_in_and_open_form(page, server.password)
     expect(page.locator("h1")).to_have_count(1)
 
     for label in LABELS:
@@ -128,10 +128,10 @@ def test_accessibility_basics_and_no_console_errors(page: Page, console):
     assert errors == [], "\n".join(errors)
 
 
-def test_add_fix_view_and_delete_a_monitor(page: Page, console):
+def test_add_fix_view_and_delete_a_monitor(page: Page, server, console):
     """The issue's flow: a bad URL is explained in place, fixed, saved, listed, opened, deleted."""
     name = "Loopback probe"
-    sign_in_and_open_form(page)
+    sign_in_and_open_form(page, server.password)
     fill_monitor(page, name, BAD_URL)
     submit(page)
 
@@ -168,10 +168,10 @@ def test_add_fix_view_and_delete_a_monitor(page: Page, console):
     assert errors == [], "\n".join(errors)  # also covers the dashboard and detail pages
 
 
-def test_screenshots(page: Page, screenshot):
+def test_screenshots(page: Page, server, screenshot):
     """Dashboard, form with an error, and detail page, saved for a person to look at."""
     name = "Screenshot probe"
-    sign_in_and_open_form(page)
+    sign_in_and_open_form(page, server.password)
     fill_monitor(page, name, BAD_URL)
     submit(page)
     expect(field(page, "URL")).to_have_attribute("aria-invalid", "true")
@@ -192,9 +192,9 @@ def test_screenshots(page: Page, screenshot):
     delete_from_detail(page, name)
 
 
-def test_every_error_of_a_field_is_announced(page: Page):
+def test_every_error_of_a_field_is_announced(page: Page, server):
     """Two errors on one field (out of range and below the lower bound) must both be described."""
-    sign_in_and_open_form(page)
+    sign_in_and_open_form(page, server.password)
     fill_monitor(page, "Two errors", GOOD_URL)
     field(page, "Highest expected status").fill("50")
     submit(page)

@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from testkit.http import ADMIN_PASSWORD
 from testkit.servers import Gunicorn
-
-ADMIN_PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from app.web import body_gate
 from testkit import ROOT
-from testkit.http import create_admin
+from testkit.http import ADMIN_PASSWORD, create_admin
 
 pytestmark = pytest.mark.integration
 LIMIT = 4096  # a small VIGIL_MAX_BODY_BYTES keeps the raw bodies small
@@ -29,7 +29,7 @@ LIMIT = 4096  # a small VIGIL_MAX_BODY_BYTES keeps the raw bodies small
 @pytest.fixture
 def served(gunicorn, server_env, database_url):
     env = {**server_env, "VIGIL_MAX_BODY_BYTES": str(LIMIT)}
-    create_admin(env, "correct horse battery staple")
+    create_admin(env, ADMIN_PASSWORD)
     made = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "vigil", "token", "create", "admin"],
                           cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True, text=True)
     server = gunicorn(env, workers=1, threads=2)

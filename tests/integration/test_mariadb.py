@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import JobRun, Monitor
 from testkit import ROOT
-from tests.conftest import VALID_MONITOR, login, post_form
+from testkit.http import login
+from tests.conftest import VALID_MONITOR, post_form
 
 
 def test_engine_pings_and_recycles_connections(mysql_app):

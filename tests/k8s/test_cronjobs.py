@@ -9,7 +9,8 @@ import yaml
 from app.jobs.registry import cron_jobs
 from app.kube.cronjobs import CronJobError, CronJobs
 from testkit import ROOT
-from tests.conftest import login, post_form
+from testkit.http import login
+from tests.conftest import post_form
 
 pytestmark = pytest.mark.k8s
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import VALID_MONITOR, add_user, csrf_from, login, post_form
+from testkit.http import ADMIN_PASSWORD as PASSWORD
+from testkit.http import csrf_from, login
+from tests.conftest import VALID_MONITOR, add_user, post_form
 
-PASSWORD = "correct horse battery staple"
 WRONG = "The user name or password is wrong."
 LOCKED = "Too many failed attempts."
 

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tests.conftest import VALID_MONITOR, csrf_from, post_form
+from testkit.http import csrf_from
+from tests.conftest import VALID_MONITOR, post_form
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The page a person sees when something unexpected breaks: a title, a message, no traceback."""
 from __future__ import annotations
 
-from tests.conftest import login
+from testkit.http import login
 
 
 def test_unexpected_error_page_has_a_real_title_and_no_traceback(app):

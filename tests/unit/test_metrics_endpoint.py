@@ -89,7 +89,7 @@ def test_metrics_with_the_token_is_200(token_app, scheme):
 
 
 def test_a_signed_in_session_is_not_the_metrics_token(token_app):
-    from tests.conftest import login
+    from testkit.http import login
 
     client = token_app.test_client()
     login(client)

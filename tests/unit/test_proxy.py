@@ -1,6 +1,6 @@
 """Behind an Ingress the failed-login limit counts per real client, and forged
 X-Forwarded-For headers count for nothing when no proxy is trusted."""
-from tests.conftest import csrf_from
+from testkit.http import csrf_from
 
 
 def _fail_logins(client, times: int, forwarded_for: str) -> int:

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import login
+from testkit.http import login
 
 SECRET = "s3cret"
 URL = f"http://127.0.0.1:9/health?token={SECRET}"

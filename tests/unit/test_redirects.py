@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from app.web.redirects import back_or, is_safe_target, local_path
-from tests.conftest import VALID_MONITOR, csrf_from, make_app, post_form
+from testkit.http import ADMIN_PASSWORD, csrf_from
+from tests.conftest import VALID_MONITOR, make_app, post_form
 
 SAFE = [
     "/",
@@ -196,7 +197,7 @@ def test_delete_from_another_monitors_page_with_a_longer_id_goes_back_there(admi
 def _login_with_next(client, next_value: str):
     token = csrf_from(client.get("/login").get_data(as_text=True))
     return client.post("/login", query_string={"next": next_value},
-                       data={"username": "admin", "password": "correct horse battery staple", "csrf_token": token})
+                       data={"username": "admin", "password": ADMIN_PASSWORD, "csrf_token": token})
 
 
 @pytest.mark.parametrize("next_value", ["//evil.example", "https://evil.example/", "/\\evil.example",

@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import add_user, csrf_from, login, post_form
+from testkit.http import ADMIN_PASSWORD as PASSWORD
+from testkit.http import csrf_from, login
+from tests.conftest import add_user, post_form
 
-PASSWORD = "correct horse battery staple"
 PRIVATE = "/account/tokens"  # a page only a signed-in user sees
 
 

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from tests.conftest import add_user, csrf_from, login, post_form
+from testkit.http import csrf_from, login
+from tests.conftest import add_user, post_form
 
 PAGE = "/account/tokens"
 SHOWN = re.compile(r'id="new-token"[^>]*value="(vigil_[^"]+)"')
