@@ -1,4 +1,5 @@
-"""Pytest plugin: real MariaDB and Redis, shared by every test directory.
+"""Pytest plugin: real MariaDB and Redis, shared by every test directory, and a local
+HTTP server for probes to hit (``http_server``, testkit/probing.py).
 
 Registered in tests/conftest.py, so integration, image and any other tests use
 one MariaDB and one Redis per session. Servers start from the binaries on PATH
@@ -13,6 +14,7 @@ import os
 import pytest
 import redis
 
+from testkit.probing import LocalHTTPServer
 from testkit.servers import MariaDBServer, RedisServer, binaries_missing, create_database, migrate
 from testkit.services import service_missing
 
@@ -64,6 +66,14 @@ def database_url(mariadb_url) -> str:
     url = create_database(mariadb_url)
     migrate(url)
     return url
+
+
+@pytest.fixture
+def http_server() -> LocalHTTPServer:
+    """A LocalHTTPServer on 127.0.0.1 for this test, recording what it is asked."""
+    server = LocalHTTPServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

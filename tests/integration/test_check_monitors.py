@@ -8,24 +8,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import CheckResult, Incident, JobRun, Monitor, utcnow
 from testkit.jobcli import jobs_cli
-from tests.unit.test_probe import LocalHTTPServer, closed_port
+from testkit.probing import LocalHTTPServer, closed_port, next_slot, run_check_monitors
 
 MONITORS = 200
 FLIPPING = 20  # answer 503 in the first slot, 200 in the second
 REFUSED = 10  # a closed loopback port: down in both slots
-
-
-@pytest.fixture
-def http_server():
-    server = LocalHTTPServer().start()
-    yield server
-    server.stop()
 
 
 def _seed(http_server: LocalHTTPServer) -> None:
@@ -46,24 +38,16 @@ def _seed(http_server: LocalHTTPServer) -> None:
     db.session.commit()
 
 
-def _run(slot):
-    import app.jobs.check_monitors  # noqa: F401  (registers the job)
-    from app.jobs.registry import get_job
-    from app.jobs.runner import run_job
-
-    return run_job(get_job("check-monitors"), slot=slot, trigger="manual")
-
-
 def _count(model, *where) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
 def test_two_hundred_monitors_recorded_with_incidents(mysql_app, http_server):
     _seed(http_server)
-    slot = utcnow().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    slot = next_slot()
     http_server.flip_status = 503
 
-    first = _run(slot)
+    first = run_check_monitors(slot)
     assert first.outcome == "succeeded", first.message
     down = FLIPPING + REFUSED
     assert first.message == f"checked {MONITORS} monitors: {MONITORS - down} up, {down} down"
@@ -81,7 +65,7 @@ def test_two_hundred_monitors_recorded_with_incidents(mysql_app, http_server):
     assert _count(CheckResult, CheckResult.latency_ms.is_(None)) == REFUSED
 
     http_server.flip_status = 200
-    second = _run(slot + timedelta(minutes=1))
+    second = run_check_monitors(slot + timedelta(minutes=1))
     assert second.message == f"checked {MONITORS} monitors: {MONITORS - REFUSED} up, {REFUSED} down"
     assert _count(CheckResult) == 2 * MONITORS
     assert _count(Incident) == down  # no new incident for monitors that stayed down
@@ -102,7 +86,7 @@ def test_the_job_entrypoint_runs_it_on_mariadb(mysql_app, http_server, database_
     db.session.add(Monitor(name="local", url=http_server.base_url + "/ok", interval_minutes=1,
                            timeout_seconds=5.0, keyword="pong"))
     db.session.commit()
-    slot = (utcnow().replace(second=0, microsecond=0) + timedelta(minutes=1)).isoformat() + "Z"
+    slot = next_slot().isoformat() + "Z"
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_urls[0], "REDIS2_URL": redis_urls[1],
            "VIGIL_ENV": "testing", "VIGIL_INSTANCE_PATH": str(tmp_path)}
     done = jobs_cli("run", "check-monitors", "--slot", slot, env=env)

@@ -12,19 +12,19 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import CheckResult, Incident, Monitor, utcnow
+from app.models import CheckResult, Incident, Monitor
 from testkit.jobcli import jobs_cli
-from tests.integration.test_check_monitors import http_server  # noqa: F401  (a fixture)
+from testkit.probing import next_slot
 
 DENIED = "address 127.0.0.1 (localhost) is denied by VIGIL_PROBE_DENY (127.0.0.0/8)"
 
 
 def test_the_job_entrypoint_refuses_a_denied_address_and_records_why(
-        mysql_app, http_server, database_url, redis_urls, tmp_path):  # noqa: F811
+        mysql_app, http_server, database_url, redis_urls, tmp_path):
     db.session.add(Monitor(name="internal", url=f"http://localhost:{http_server.server_address[1]}/ok",
                            interval_minutes=1, timeout_seconds=5.0))
     db.session.commit()
-    slot = utcnow().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    slot = next_slot()
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_urls[0], "REDIS2_URL": redis_urls[1],
            "VIGIL_ENV": "testing", "VIGIL_INSTANCE_PATH": str(tmp_path)}
 

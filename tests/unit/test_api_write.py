@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from testkit.monitors import monitor_rows
 from testkit.openapi import assert_valid, component, request_schema, response_schema
 
 COLLECTION, ITEM = "/api/v1/monitors", "/api/v1/monitors/{monitor_id}"
@@ -30,14 +31,6 @@ def token(app) -> str:
 @pytest.fixture
 def auth(token) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def monitor_rows(app) -> list[tuple]:
-    from app.extensions import db
-    from app.models import Monitor
-
-    with app.app_context():
-        return list(db.session.execute(sa.select(Monitor.__table__).order_by(Monitor.id)))
 
 
 def create(client, auth, **fields):

@@ -14,7 +14,9 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import VALID_MONITOR, csrf_from, login, make_app, post_form
+from testkit.http import csrf_from, login
+from testkit.monitors import monitor_rows
+from tests.conftest import VALID_MONITOR, make_app, post_form
 
 SCRIPT = "<script>alert(1)</script>"
 SCRIPT_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -22,16 +24,6 @@ SQL = "'; DROP TABLE monitors; --"
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-def monitor_rows(app) -> list[tuple]:
-    """Every column of every monitor, in id order: compare before and after a request."""
-    from app.extensions import db
-    from app.models import Monitor
-
-    with app.app_context():
-        return [tuple(row) for row in db.session.execute(
-            sa.select(Monitor.__table__).order_by(Monitor.id)).all()]
-
 
 def monitor_by_id(app, monitor_id: int) -> dict:
     from app.extensions import db

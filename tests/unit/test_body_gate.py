@@ -14,8 +14,9 @@ import pytest
 
 from app.web import body_gate, json_body
 from testkit.bodies import send
-from tests.conftest import VALID_MONITOR, csrf_from
-from tests.unit.test_bad_input import monitor_rows
+from testkit.http import csrf_from
+from testkit.monitors import monitor_rows
+from tests.conftest import VALID_MONITOR
 
 GOOD = {"name": "gate", "url": "http://127.0.0.1:9/health"}
 

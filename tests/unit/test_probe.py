@@ -5,152 +5,17 @@ a loopback port known to be closed); nothing leaves the machine.
 """
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from app.monitoring.probe import (KEYWORD_BODY_LIMIT, MAX_REDIRECTS, STRAGGLER_GRACE_S,
-                                  ProbeResult, ProbeTarget, make_client, probe_many, probe_one)
-
-HOST = "127.0.0.1"
-
-
-# --- a real local HTTP server ----------------------------------------------------------
-
-class _Handler(BaseHTTPRequestHandler):
-    """Routes: /ok, /status/N, /slow?s=S, /redirect/N, /slowhop/N?s=S, /loop, /big, /flip,
-    /body?text=T, /to?url=U (a redirect to any URL)."""
-    protocol_version = "HTTP/1.1"  # keep-alive, so connection reuse can be observed
-    server: "LocalHTTPServer"
-
-    def do_GET(self) -> None:
-        self._route(send_body=True)
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self._route(send_body=True)
-
-    def do_HEAD(self) -> None:
-        self._route(send_body=False)
-
-    def _route(self, *, send_body: bool) -> None:
-        url = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        self.server.note(self)
-        try:
-            parts = url.path.strip("/").split("/")
-            if parts[0] == "ok":
-                self._reply(200, b"pong", send_body)
-            elif parts[0] == "status":
-                self._reply(int(parts[1]), b"status page", send_body)
-            elif parts[0] == "slow":
-                time.sleep(float(query.get("s", "2")))
-                self._reply(200, b"pong, slowly", send_body)
-            elif parts[0] == "redirect":
-                hops = int(parts[1])
-                if hops == 0:
-                    self._reply(200, b"pong after redirects", send_body)
-                else:
-                    self._reply(302, b"", send_body, location=f"/redirect/{hops - 1}")
-            elif parts[0] == "slowhop":
-                time.sleep(float(query.get("s", "1")))
-                hops = int(parts[1])
-                location = f"/slowhop/{hops - 1}?s={query.get('s', '1')}" if hops else None
-                self._reply(302 if hops else 200, b"", send_body, location=location)
-            elif parts[0] == "to":
-                self._reply(302, b"", send_body, location=query["url"])
-            elif parts[0] == "loop":
-                self._reply(302, b"", send_body, location="/loop")
-            elif parts[0] == "big":
-                # The keyword only after 2 MiB: beyond what the prober reads.
-                self._reply(200, b"a" * (2 * KEYWORD_BODY_LIMIT) + b"NEEDLE", send_body)
-            elif parts[0] == "body":
-                self._reply(200, query.get("text", "").encode(), send_body)
-            elif parts[0] == "flip":
-                self._reply(self.server.flip_status, b"flip pong", send_body)
-            else:
-                self._reply(404, b"not found", send_body)
-        finally:
-            self.server.done()
-
-    def _reply(self, status: int, body: bytes, send_body: bool, location: str | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        if location:
-            self.send_header("Location", location)
-        self.end_headers()
-        if send_body:
-            try:
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):  # the prober stopped reading: fine
-                pass
-
-    def log_message(self, format: str, *args) -> None:  # keep test output quiet
-        pass
-
-
-class LocalHTTPServer(ThreadingHTTPServer):
-    """A threaded HTTP server on 127.0.0.1 (or `host`) that records what it was asked."""
-    daemon_threads = True
-    request_queue_size = 256  # many probes connect at once; the default backlog is 5
-
-    def __init__(self, host: str = HOST) -> None:
-        super().__init__((host, 0), _Handler)
-        self.flip_status = 200
-        self.requests: list[tuple[str, str, dict[str, str], tuple[str, int]]] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True, name="test-http-server")
-
-    def handle_error(self, request, client_address) -> None:
-        pass  # a prober that stops reading resets the connection; that is expected here
-
-    def note(self, handler: _Handler) -> None:
-        with self._lock:
-            self.requests.append((handler.command, handler.path, dict(handler.headers),
-                                  handler.client_address))
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-
-    def done(self) -> None:
-        with self._lock:
-            self.in_flight -= 1
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.server_address[0]}:{self.server_address[1]}"
-
-    def start(self) -> "LocalHTTPServer":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def http_server():
-    server = LocalHTTPServer().start()
-    yield server
-    server.stop()
+from app.monitoring.probe import (MAX_REDIRECTS, STRAGGLER_GRACE_S, ProbeResult, ProbeTarget, make_client,
+                                  probe_many, probe_one)
+from testkit.monitors import make_monitor
+from testkit.probing import HOST, closed_port, next_slot, run_check_monitors
 
 
 def probe(url: str, **fields) -> ProbeResult:
@@ -300,50 +165,25 @@ def test_no_targets():
 
 # --- the check-monitors job on SQLite ----------------------------------------------------
 
-def _slot(minutes_ahead: int = 1):
-    """A slot at a whole minute after now, so probes made now are before it."""
-    from app.models import utcnow
-
-    return utcnow().replace(second=0, microsecond=0) + timedelta(minutes=minutes_ahead)
-
-
-def _monitor(name: str, url: str, **fields):
-    from app.models import Monitor
-
-    values = {"method": "GET", "interval_minutes": 1, "timeout_seconds": 5.0,
-              "expected_status_min": 200, "expected_status_max": 399, "keyword": None,
-              "enabled": True}
-    values.update(fields)
-    return Monitor(name=name, url=url, **values)
-
-
-def _run(slot):
-    import app.jobs.check_monitors  # noqa: F401  (registers the job)
-    from app.jobs.registry import get_job
-    from app.jobs.runner import run_job
-
-    return run_job(get_job("check-monitors"), slot=slot, trigger="manual")
-
-
 def test_job_records_checks_and_opens_then_resolves_an_incident(app, http_server):
     from app.dashboard import SUMMARY_KEY
     from app.extensions import cache, db
     from app.models import CheckResult, Incident, JobRun, Monitor
 
-    slot = _slot()
+    slot = next_slot()
     with app.app_context():
         db.session.add_all([
-            _monitor("flip", http_server.base_url + "/flip"),
-            _monitor("steady", http_server.base_url + "/ok", keyword="pong"),
-            _monitor("paused", http_server.base_url + "/ok", enabled=False),
-            _monitor("checked recently", http_server.base_url + "/ok", interval_minutes=5,
+            make_monitor("flip", http_server.base_url + "/flip"),
+            make_monitor("steady", http_server.base_url + "/ok", keyword="pong"),
+            make_monitor("paused", http_server.base_url + "/ok", enabled=False),
+            make_monitor("checked recently", http_server.base_url + "/ok", interval_minutes=5,
                      is_up=True, last_checked_at=slot - timedelta(minutes=2)),
         ])
         db.session.commit()
         http_server.flip_status = 503
         cache.set(SUMMARY_KEY, {"stale": True})
 
-        first = _run(slot)
+        first = run_check_monitors(slot)
         assert first.outcome == "succeeded", first.message
         assert first.message == "checked 2 monitors: 1 up, 1 down"
         assert cache.get(SUMMARY_KEY) is None  # the dashboard recomputes
@@ -362,7 +202,7 @@ def test_job_records_checks_and_opens_then_resolves_an_incident(app, http_server
             monitors["flip"].id, "status 503", None)
 
         http_server.flip_status = 200
-        second = _run(slot + timedelta(minutes=1))
+        second = run_check_monitors(slot + timedelta(minutes=1))
         assert second.message == "checked 2 monitors: 2 up, 0 down", second.message
         db.session.expire_all()
         assert db.session.get(Monitor, monitors["flip"].id).is_up is True
@@ -377,12 +217,12 @@ def test_job_keeps_one_incident_while_down_and_names_the_error(app):
     from app.extensions import db
     from app.models import Incident, Monitor
 
-    slot = _slot()
+    slot = next_slot()
     with app.app_context():
-        db.session.add(_monitor("refused", f"http://{HOST}:{closed_port()}/"))
+        db.session.add(make_monitor("refused", f"http://{HOST}:{closed_port()}/"))
         db.session.commit()
         for minute in range(3):
-            assert _run(slot + timedelta(minutes=minute)).message == "checked 1 monitors: 0 up, 1 down"
+            assert run_check_monitors(slot + timedelta(minutes=minute)).message == "checked 1 monitors: 0 up, 1 down"
         [incident] = db.session.scalars(sa.select(Incident)).all()
         assert incident.cause == "connection refused" and incident.resolved_at is None
         assert db.session.scalar(sa.select(Monitor.is_up)) is False
@@ -392,18 +232,18 @@ def test_a_slot_runs_once(app, http_server):
     from app.extensions import db
     from app.models import CheckResult
 
-    slot = _slot()
+    slot = next_slot()
     with app.app_context():
-        db.session.add(_monitor("ok", http_server.base_url + "/ok"))
+        db.session.add(make_monitor("ok", http_server.base_url + "/ok"))
         db.session.commit()
-        assert _run(slot).outcome == "succeeded"
-        assert _run(slot).outcome == "skipped"
+        assert run_check_monitors(slot).outcome == "succeeded"
+        assert run_check_monitors(slot).outcome == "skipped"
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CheckResult)) == 1
 
 
 def test_nothing_due(app):
     with app.app_context():
-        result = _run(_slot())
+        result = run_check_monitors(next_slot())
         assert (result.outcome, result.message) == ("succeeded", "checked 0 monitors: 0 up, 0 down (none due)")
 
 
@@ -411,21 +251,21 @@ def test_due_rule_uses_interval_and_tolerance(app):
     from app.extensions import db
     from app.jobs.check_monitors import DUE_TOLERANCE, due_monitors
 
-    slot = _slot()
+    slot = next_slot()
     five = timedelta(minutes=5)
     with app.app_context():
         db.session.add_all([
-            _monitor("never", "http://127.0.0.1:9/a", interval_minutes=60),
-            _monitor("exactly due", "http://127.0.0.1:9/b", interval_minutes=5, last_checked_at=slot - five),
-            _monitor("late probe last time", "http://127.0.0.1:9/c", interval_minutes=5,
+            make_monitor("never", "http://127.0.0.1:9/a", interval_minutes=60),
+            make_monitor("exactly due", "http://127.0.0.1:9/b", interval_minutes=5, last_checked_at=slot - five),
+            make_monitor("late probe last time", "http://127.0.0.1:9/c", interval_minutes=5,
                      last_checked_at=slot - five + DUE_TOLERANCE),
-            _monitor("one slot early", "http://127.0.0.1:9/d", interval_minutes=5,
+            make_monitor("one slot early", "http://127.0.0.1:9/d", interval_minutes=5,
                      last_checked_at=slot - five + timedelta(minutes=1)),
-            _monitor("hourly, 59 min ago", "http://127.0.0.1:9/e", interval_minutes=60,
+            make_monitor("hourly, 59 min ago", "http://127.0.0.1:9/e", interval_minutes=60,
                      last_checked_at=slot - timedelta(minutes=59)),
-            _monitor("every minute", "http://127.0.0.1:9/f", interval_minutes=1,
+            make_monitor("every minute", "http://127.0.0.1:9/f", interval_minutes=1,
                      last_checked_at=slot - timedelta(seconds=20)),
-            _monitor("disabled", "http://127.0.0.1:9/g", enabled=False),
+            make_monitor("disabled", "http://127.0.0.1:9/g", enabled=False),
         ])
         db.session.commit()
         names = {row.url[-1] for row in due_monitors(slot)}
@@ -438,9 +278,9 @@ def test_record_results_skips_deleted_monitors_and_never_moves_state_back(app):
     from app.jobs.check_monitors import record_results
     from app.models import CheckResult, Incident, Monitor
 
-    slot = _slot()
+    slot = next_slot()
     with app.app_context():
-        monitor = _monitor("m", "http://127.0.0.1:9/", is_up=True, last_checked_at=slot)
+        monitor = make_monitor("m", "http://127.0.0.1:9/", is_up=True, last_checked_at=slot)
         db.session.add(monitor)
         db.session.commit()
         older = ProbeResult(monitor.id, False, 503, 1.0, "status 503", slot - timedelta(minutes=1))
@@ -458,7 +298,7 @@ def test_concurrency_setting_is_read_from_the_config(app, http_server):
 
     app.config["VIGIL_CHECK_CONCURRENCY"] = 2
     with app.app_context():
-        db.session.add_all([_monitor(f"m{i}", http_server.base_url + "/slow?s=0.2") for i in range(6)])
+        db.session.add_all([make_monitor(f"m{i}", http_server.base_url + "/slow?s=0.2") for i in range(6)])
         db.session.commit()
-        assert _run(_slot()).message == "checked 6 monitors: 6 up, 0 down"
+        assert run_check_monitors(next_slot()).message == "checked 6 monitors: 6 up, 0 down"
     assert http_server.max_in_flight == 2

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from app.monitoring.address_guard import DEFAULT_DENY, GuardedBackend, denied_by
 from app.monitoring.probe import ProbeTarget, make_client, probe_many
-from tests.unit.test_probe import http_server  # noqa: F401  (a fixture)
-from tests.unit.test_probe import LocalHTTPServer, _monitor, _run, _slot
+from testkit.monitors import make_monitor
+from testkit.probing import LocalHTTPServer, next_slot, run_check_monitors
 
 LOOPBACK_DENY = "127.0.0.0/8,::1/128"  # what these tests deny instead of the metadata ranges
 
@@ -282,13 +282,13 @@ def test_the_job_records_a_refusal_and_reads_the_list_on_every_run(app, http_ser
 
     url = f"http://localhost:{http_server.server_address[1]}/ok"
     message = "address 127.0.0.1 (localhost) is denied by VIGIL_PROBE_DENY (127.0.0.0/8)"
-    slot = _slot()
+    slot = next_slot()
     with app.app_context():
-        db.session.add(_monitor("internal by name", url))
+        db.session.add(make_monitor("internal by name", url))
         db.session.commit()  # saved while allowed (the default list): refused at check time
 
         app.config["VIGIL_PROBE_DENY"] = networks(LOOPBACK_DENY)
-        first = _run(slot)
+        first = run_check_monitors(slot)
         assert (first.outcome, first.message) == ("succeeded", "checked 1 monitors: 0 up, 1 down")
         [check] = db.session.scalars(sa.select(CheckResult)).all()
         assert (check.ok, check.status_code, check.latency_ms, check.error) == (False, None, None, message)
@@ -298,11 +298,11 @@ def test_the_job_records_a_refusal_and_reads_the_list_on_every_run(app, http_ser
         assert http_server.requests == []
 
         app.config["VIGIL_PROBE_DENY"] = networks("none")
-        second = _run(slot + dt.timedelta(minutes=1))
+        second = run_check_monitors(slot + dt.timedelta(minutes=1))
         assert second.message == "checked 1 monitors: 1 up, 0 down", second.message
         assert len(http_server.requests) == 1
 
         app.config["VIGIL_PROBE_DENY"] = networks(LOOPBACK_DENY)
-        third = _run(slot + dt.timedelta(minutes=2))
+        third = run_check_monitors(slot + dt.timedelta(minutes=2))
         assert third.message == "checked 1 monitors: 0 up, 1 down", third.message
         assert len(http_server.requests) == 1

@@ -15,12 +15,13 @@ import re
 from urllib.parse import quote, urlsplit
 
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.models.monitor import INTERVALS_MINUTES, METHODS
-from tests.conftest import VALID_MONITOR, csrf_from, post_form
+from testkit.http import csrf_from
+from testkit.monitors import monitor_rows
+from tests.conftest import VALID_MONITOR, post_form
 
 SWEEP = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -59,15 +60,6 @@ def monitor_forms(draw) -> dict:
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-def rows(app) -> list[dict]:
-    from app.extensions import db
-    from app.models import Monitor
-
-    with app.app_context():
-        return [dict(row._mapping) for row in db.session.execute(
-            sa.select(Monitor.__table__).order_by(Monitor.id)).all()]
-
 
 def assert_obeys_the_form_rules(row: dict) -> None:
     """What the form promises about any stored monitor."""
@@ -108,9 +100,9 @@ def test_arbitrary_create_forms_never_5xx_and_create_one_valid_monitor_or_none(a
     def check(form):
         if form.get("name") == VALID_MONITOR["name"]:
             form = {**form, "name": f"Sweep {next(counter)}"}  # keep otherwise-valid forms creatable
-        before = rows(app)
+        before = monitor_rows(app, as_dicts=True)
         response = admin_client.post("/monitors/new", data={**form, "csrf_token": token})
-        after = rows(app)
+        after = monitor_rows(app, as_dicts=True)
         assert response.status_code < 500, (response.status_code, form)
         if response.status_code == 302:
             forget_flashes(admin_client)
@@ -137,9 +129,9 @@ def test_arbitrary_edit_forms_never_5xx_and_either_save_valid_values_or_change_n
     @example(form={**VALID_MONITOR, "name": "Other"})
     @example(form={**VALID_MONITOR, "timeout_seconds": "inf"})
     def check(form):
-        before = rows(app)
+        before = monitor_rows(app, as_dicts=True)
         response = admin_client.post(path, data={**form, "csrf_token": token})
-        after = rows(app)
+        after = monitor_rows(app, as_dicts=True)
         assert response.status_code < 500, (response.status_code, form)
         assert len(after) == len(before) == 2
         if response.status_code == 302:
