@@ -7,10 +7,13 @@ from hack/k8s-assets.sh.
 `render(values=..., files=...)` returns the parsed objects (hooks and test pods included)
 and is cached per argument set, so the many small assertions stay fast. `render_error`
 returns helm's error text for values that must be refused. `pod_templates` lists every pod
-the chart can create, with where it comes from, for the Pod Security checks.
+the chart can create, with where it comes from, for the Pod Security checks. `secret_data`
+decodes a rendered Secret, `notes` renders NOTES.txt offline; `apply` and `restrict` act on
+the test apiserver (testkit/controlplane_fixtures.py).
 """
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import os
@@ -173,3 +176,52 @@ def values_yaml() -> dict[str, Any]:
 
 def schema() -> dict[str, Any]:
     return json.loads((CHART / "values.schema.json").read_text())
+
+
+def secret_data(objects: list[dict[str, Any]], name: str = "vigil") -> dict[str, str]:
+    """The decoded data of the rendered Secret `name`."""
+    return {k: base64.b64decode(v).decode() for k, v in one(objects, "Secret", name)["data"].items()}
+
+
+NOTES_PROBE = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: notes-probe
+data:
+  notes: {{ tpl (.Files.Get "notes-probe.txt") . | toJson }}
+"""
+
+
+def notes(tmp_path: Path, *args: str) -> str:
+    """NOTES.txt rendered offline: `helm install --dry-run` needs a cluster, and `helm
+    template` skips the notes, so a copy of the chart renders them through `tpl`."""
+    chart = tmp_path / "vigil"
+    shutil.copytree(CHART, chart)
+    shutil.copy(chart / "templates" / "NOTES.txt", chart / "notes-probe.txt")
+    (chart / "templates" / "notes-probe.yaml").write_text(NOTES_PROBE)
+    out = helm("template", "vigil", str(chart), "--namespace", "team-a",
+               "--show-only", "templates/notes-probe.yaml", *args).stdout
+    return yaml.safe_load(out)["data"]["notes"]
+
+
+# -- against the test apiserver (the control_plane and kube_client fixtures) -----------------
+
+def apply(control_plane: Any, text: str, namespace: str | None = None) -> str:
+    """`kubectl apply --server-side` of `text`; asserts it succeeded, returns kubectl's output."""
+    args = ["apply", "--server-side", "--field-manager=vigil-chart-test", "-f", "-"]
+    if namespace:
+        args[1:1] = ["-n", namespace]
+    result = control_plane.kubectl(*args, input=text, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def restrict(kube_client: Any, namespace: str) -> None:
+    """Enforce "restricted" on pods, and warn about workload objects whose pods would not be."""
+    import kubernetes.client as k
+
+    k.CoreV1Api(kube_client).patch_namespace(namespace, {"metadata": {"labels": {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/warn-version": "latest"}}})

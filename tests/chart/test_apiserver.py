@@ -15,21 +15,13 @@ import yaml
 
 from testkit.controlplane_fixtures import api_status
 from testkit.polling import eventually
-from tests.chart.chart import CHART, DEV, EXISTING, PROD, REPO, find_tool, pod_templates, render, render_text
+from tests.chart.chart import (CHART, DEV, EXISTING, PROD, REPO, apply, find_tool, pod_templates, render, render_text,
+                               restrict)
 
 pytestmark = pytest.mark.k8s
 CONFIGS = {"zero-values": ((), None), "dev": (DEV, None), "prod": (PROD, None), "existing-secret": (EXISTING, None),
            "prod-plain-migrations": (PROD, {"migrations.asHook": False}),
            "skaffold-dev": (DEV, {"podSecurity.readOnlyRootFilesystem": False})}
-
-
-def apply(control_plane, text: str, namespace: str | None = None) -> str:
-    args = ["apply", "--server-side", "--field-manager=vigil-chart-test", "-f", "-"]
-    if namespace:
-        args[1:1] = ["-n", namespace]
-    result = control_plane.kubectl(*args, input=text, check=False)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 @pytest.mark.parametrize("config", ["zero-values", "dev", "prod", "existing-secret", "prod-plain-migrations"])
@@ -55,15 +47,6 @@ def test_kustomize_overlay_is_accepted_by_server_side_apply(control_plane, overl
         assert "lease.coordination.k8s.io/vigil-timers" in listed
     finally:
         control_plane.kubectl("delete", "namespace", ns, "--wait=false", check=False)
-
-
-def restrict(kube_client, namespace: str) -> None:
-    """Enforce "restricted" on pods, and warn about workload objects whose pods would not be."""
-    k.CoreV1Api(kube_client).patch_namespace(namespace, {"metadata": {"labels": {
-        "pod-security.kubernetes.io/enforce": "restricted",
-        "pod-security.kubernetes.io/enforce-version": "latest",
-        "pod-security.kubernetes.io/warn": "restricted",
-        "pod-security.kubernetes.io/warn-version": "latest"}}})
 
 
 def test_restricted_namespace_refuses_a_non_compliant_pod(kube_client, namespace):

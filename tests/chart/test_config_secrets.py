@@ -3,22 +3,17 @@ secrets. No default credentials: generated ones, kept across upgrades, or given 
 (what the chart refuses to render without: test_zero_config.py)."""
 from __future__ import annotations
 
-import base64
 import re
 from pathlib import Path
 
 import pytest
 
 from app.config import SETTINGS
-from tests.chart.chart import DEV, EXISTING, PROD, REPO, find, one, pod_templates, render, render_error
+from tests.chart.chart import DEV, EXISTING, PROD, REPO, find, one, pod_templates, render, render_error, secret_data
 
 GUNICORN_ENV = set(re.findall(r'os\.environ\.get\("(GUNICORN_\w+)"', (REPO / "gunicorn.conf.py").read_text()))
 README_ENV = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", (REPO / "README.md").read_text(), flags=re.M))
 KNOWN_ENV = {s.env for s in SETTINGS} | GUNICORN_ENV | README_ENV
-
-
-def secret_data(objects, name="vigil"):
-    return {k: base64.b64decode(v).decode() for k, v in one(objects, "Secret", name)["data"].items()}
 
 
 def test_every_variable_the_chart_sets_is_one_the_app_reads():

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from testkit.services import service_missing
-from tests.chart.chart import CHART, DEV, EXISTING, PROD, find, one, render, render_error, render_text
-from tests.chart.test_config_secrets import secret_data
+from tests.chart.chart import (CHART, DEV, EXISTING, PROD, apply, find, notes, one, render, render_error, render_text,
+                               secret_data)
 
 ROUTE = {"httpRoute.enabled": True,
          "httpRoute.parentRefs": [{"name": "public", "namespace": "gateway-system", "sectionName": "https"}],
@@ -72,8 +72,6 @@ def test_http_route_values_are_checked(values, message):
 
 
 def test_notes_name_the_gateway_and_the_hostnames(tmp_path):
-    from tests.chart.test_lint import notes
-
     text = notes(tmp_path, "-f", DEV[0], "--set", "httpRoute.enabled=true",
                  "--set", "httpRoute.parentRefs[0].name=public", "--set", "httpRoute.parentRefs[0].namespace=gateway-system",
                  "--set", "httpRoute.parentRefs[0].sectionName=https", "--set", "httpRoute.hostnames[0]=vigil.example.com")
@@ -216,8 +214,6 @@ def gateway_api_crds() -> str:
 
 @pytest.fixture(scope="module")
 def crds(control_plane):
-    from tests.chart.test_apiserver import apply
-
     apply(control_plane, gateway_api_crds())
     apply(control_plane, json.dumps(SERVICE_MONITOR_CRD))
     for name in ("httproutes.gateway.networking.k8s.io", "servicemonitors.monitoring.coreos.com"):
@@ -227,8 +223,6 @@ def crds(control_plane):
 @pytest.mark.k8s
 @pytest.mark.parametrize("files", [PROD, DEV], ids=["prod", "dev"])
 def test_route_and_monitor_are_accepted_by_the_apiserver(control_plane, crds, namespace, files):
-    from tests.chart.test_apiserver import apply
-
     text = render_text(files, {**ROUTE, **MONITOR}, namespace=namespace)
     out = apply(control_plane, text, namespace)
     assert "httproute.gateway.networking.k8s.io/vigil serverside-applied" in out, out

@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from tests.chart.chart import CHART, CI_VALUES, DEV, EXISTING, FIXED_SECRETS, HELMS, PROD, REPO, helm, render
+from tests.chart.chart import CHART, CI_VALUES, DEV, EXISTING, FIXED_SECRETS, HELMS, PROD, REPO, helm, notes, render
 
 
 @pytest.mark.parametrize("binary", HELMS)
@@ -34,31 +34,6 @@ def test_helm3_renders_the_same_objects_as_helm4(files, values):
     helm4 = render(files, values, binary="helm")
     assert render(files, values, binary="helm3") == helm4
     assert len(helm4) >= 10
-
-
-NOTES_PROBE = """apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: notes-probe
-data:
-  notes: {{ tpl (.Files.Get "notes-probe.txt") . | toJson }}
-"""
-
-
-def notes(tmp_path, *args: str) -> str:
-    """NOTES.txt rendered offline: `helm install --dry-run` needs a cluster, and `helm
-    template` skips the notes, so a copy of the chart renders them through `tpl`."""
-    import shutil
-
-    import yaml
-
-    chart = tmp_path / "vigil"
-    shutil.copytree(CHART, chart)
-    shutil.copy(chart / "templates" / "NOTES.txt", chart / "notes-probe.txt")
-    (chart / "templates" / "notes-probe.yaml").write_text(NOTES_PROBE)
-    out = helm("template", "vigil", str(chart), "--namespace", "team-a",
-               "--show-only", "templates/notes-probe.yaml", *args).stdout
-    return yaml.safe_load(out)["data"]["notes"]
 
 
 def test_notes_say_how_to_reach_the_ui_and_get_the_password(tmp_path):

@@ -11,7 +11,7 @@ import tarfile
 import pytest
 import yaml
 
-from tests.chart.chart import CHART, FIXED_SECRETS, REPO, helm, helm_on, pod_templates, render
+from tests.chart.chart import CHART, FIXED_SECRETS, REPO, helm, helm_on, pod_templates, render, restrict
 
 VERSION = yaml.safe_load((CHART / "Chart.yaml").read_text())["version"]
 
@@ -75,8 +75,6 @@ def test_artifact_hub_license_and_links():
 @pytest.mark.k8s
 def test_packaged_chart_installs_with_no_values(control_plane, kube_client, namespace, package, tmp_path):
     import kubernetes.client as k
-
-    from tests.chart.test_apiserver import restrict
 
     restrict(kube_client, namespace)
     result = helm_on(control_plane, tmp_path, namespace)("install", "vigil", str(package))

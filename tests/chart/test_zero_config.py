@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chart.chart import PROD, container, find, hook, one, pod_templates, render, render_error
-from tests.chart.test_config_secrets import secret_data
+from tests.chart.chart import PROD, container, find, hook, one, pod_templates, render, render_error, secret_data
 
 
 def test_zero_values_render_a_release_with_its_own_servers():
