@@ -378,13 +378,12 @@ def _count(executions: list[tuple[float, Any]], window: tuple[int, int], ticks: 
 
 def _start_control_plane(workdir: Path, teardown: Teardown) -> Any:
     """A real etcd + kube-apiserver with the Lease the chart ships, or BenchError."""
-    from testkit.controlplane import ControlPlane, missing_binaries
+    from testkit.controlplane import ControlPlane, ControlPlaneError, find_assets
 
-    assets = os.environ.get("KUBEBUILDER_ASSETS") or subprocess.run(
-        ["bash", str(ROOT / "hack" / "k8s-assets.sh"), "--check"], capture_output=True,
-        text=True).stdout.strip()
-    if not assets or missing_binaries(assets):
-        raise BenchError("Kubernetes binaries not built (bash hack/k8s-assets.sh)")
+    try:
+        assets = find_assets()
+    except ControlPlaneError as exc:
+        raise BenchError(str(exc)) from None
     progress("starting etcd and kube-apiserver")
     control_plane = ControlPlane(assets).start()
     teardown.stop_later("control plane", control_plane.stop)

@@ -62,7 +62,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -342,23 +341,12 @@ def _stats(samples: list[float], failed: int) -> dict:
 
 
 def _assets() -> str:
-    from testkit.controlplane import missing_binaries
+    from testkit.controlplane import ControlPlaneError, find_assets
 
-    env = os.environ.get("KUBEBUILDER_ASSETS", "")
-    if env:
-        missing = missing_binaries(env)
-        if missing:
-            raise BenchError(f"KUBEBUILDER_ASSETS={env} lacks {', '.join(missing)}")
-        return env
     try:
-        out = subprocess.run(["bash", str(ROOT / "hack" / "k8s-assets.sh"), "--check"],
-                             capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise BenchError(f"hack/k8s-assets.sh --check: {exc}") from None
-    if out.returncode != 0 or not out.stdout.strip():
-        raise BenchError("Kubernetes test binaries not built; build once (~15 min): "
-                         "export KUBEBUILDER_ASSETS=$(bash hack/k8s-assets.sh)")
-    return out.stdout.strip().splitlines()[-1]
+        return find_assets()
+    except ControlPlaneError as exc:
+        raise BenchError(str(exc)) from None
 
 
 def _validate(args: argparse.Namespace) -> None:

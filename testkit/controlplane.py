@@ -57,6 +57,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from testkit import ROOT
+
 REQUIRED_BINARIES = ("etcd", "kube-apiserver", "kubectl")
 SERVICE_CIDR = "10.0.0.0/24"
 DEFAULT_CONTROLLERS = (
@@ -72,6 +74,31 @@ class ControlPlaneError(RuntimeError):
 def missing_binaries(assets: str | os.PathLike[str]) -> list[str]:
     """Names from REQUIRED_BINARIES that are not executable in `assets`."""
     return [b for b in REQUIRED_BINARIES if not os.access(Path(assets, b), os.X_OK)]
+
+
+ASSETS_SCRIPT = ROOT / "hack" / "k8s-assets.sh"
+BUILD_HINT = "build once (~15 min): export KUBEBUILDER_ASSETS=$(bash hack/k8s-assets.sh)"
+
+
+def find_assets() -> str:
+    """The binaries' directory: KUBEBUILDER_ASSETS, else hack/k8s-assets.sh's cache *only if
+    already built* (`--check`; the long build is never started from here).
+
+    Raises ControlPlaneError saying what is missing and how to build it."""
+    env = os.environ.get("KUBEBUILDER_ASSETS", "")
+    if env:
+        missing = missing_binaries(env)
+        if missing:
+            raise ControlPlaneError(f"KUBEBUILDER_ASSETS={env} lacks {', '.join(missing)}")
+        return env
+    try:
+        out = subprocess.run(["bash", str(ASSETS_SCRIPT), "--check"], capture_output=True,
+                             text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise ControlPlaneError(f"Kubernetes test binaries: {e}; {BUILD_HINT}") from None
+    if out.returncode != 0 or not out.stdout.strip():
+        raise ControlPlaneError(f"Kubernetes test binaries not built; {BUILD_HINT}")
+    return out.stdout.strip().splitlines()[-1]
 
 
 def free_port() -> int:

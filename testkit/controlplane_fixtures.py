@@ -23,38 +23,25 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import uuid
 from collections.abc import Iterator
 
 import kubernetes.client
 import pytest
 
-from testkit import ROOT
-from testkit.controlplane import ControlPlane, ControlPlaneError, missing_binaries
+from testkit.controlplane import ControlPlane, ControlPlaneError, find_assets
 from testkit.services import service_missing
 
-ASSETS_SCRIPT = ROOT / "hack" / "k8s-assets.sh"
 _kept_logs: list[str] = []
 
 
-def find_assets() -> str:
-    """The KUBEBUILDER_ASSETS dir to use, or skip/fail via service_missing()."""
-    env = os.environ.get("KUBEBUILDER_ASSETS", "")
-    if env:
-        missing = missing_binaries(env)
-        if missing:
-            service_missing(f"KUBEBUILDER_ASSETS={env} lacks {', '.join(missing)}")
-        return env
-    hint = "build once (~15 min): export KUBEBUILDER_ASSETS=$(bash hack/k8s-assets.sh)"
+def assets_or_skip() -> str:
+    """The KUBEBUILDER_ASSETS dir to use (controlplane.find_assets), or skip/fail via service_missing()."""
     try:
-        out = subprocess.run(["bash", str(ASSETS_SCRIPT), "--check"], capture_output=True,
-                             text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        service_missing(f"Kubernetes test binaries: {e}; {hint}")
-    if out.returncode != 0 or not out.stdout.strip():
-        service_missing(f"Kubernetes test binaries not built; {hint}")
-    return out.stdout.strip().splitlines()[-1]
+        return find_assets()
+    except ControlPlaneError as e:
+        service_missing(str(e))
+        raise
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,7 +56,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 @pytest.fixture(scope="session")
 def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
-    cp = ControlPlane(find_assets())
+    cp = ControlPlane(assets_or_skip())
     try:
         cp.start()
     except ControlPlaneError as e:

@@ -25,6 +25,7 @@ from typing import Any, Iterable
 import yaml
 
 from testkit import ROOT as REPO
+from testkit.controlplane import ControlPlaneError, find_assets
 from testkit.services import service_missing
 
 CHART = REPO / "charts" / "vigil"
@@ -41,16 +42,10 @@ FIXED_SECRETS = {"secretKey": "k" * 40, "adminPassword": "admin-password", "mysq
 
 @functools.lru_cache(maxsize=1)
 def _assets_dir() -> str | None:
-    env = os.environ.get("KUBEBUILDER_ASSETS")
-    if env:
-        return env
     try:
-        out = subprocess.run(["bash", str(REPO / "hack" / "k8s-assets.sh"), "--check"],
-                             capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        return find_assets()
+    except ControlPlaneError:
         return None
-    lines = out.stdout.strip().splitlines()
-    return lines[-1] if out.returncode == 0 and lines else None
 
 
 def find_tool(name: str) -> str:
