@@ -90,6 +90,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     import logging
 
+    from testkit.probing import closed_port
+
     # One INFO line per probe from httpx, and a JSON line per run: keep stderr for progress.
     for name in ("httpx", "httpcore", "vigil.jobs.runs"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         teardown.callback(shutil.rmtree, workdir, ignore_errors=True)
         os.environ["VIGIL_INSTANCE_PATH"] = str(workdir / "instance")
         server_port, server_pid = _start_endpoints(teardown)
-        refused_port = _closed_port()
+        refused_port = closed_port()
         mariadb = _start_mariadb(teardown, workdir) if database == "mariadb" else None
         cpu_trees = {"endpoints": server_pid}
         if mariadb is not None:
@@ -212,14 +214,6 @@ def _start_endpoints(teardown: Teardown) -> tuple[int, int]:
         raise BenchError("the endpoint server did not start") from None
     progress(f"endpoints on {HOST}:{port} (pid {process.pid})")
     return port, process.pid
-
-
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def _monitor_rows(count: int, args: argparse.Namespace, *, port: int,
