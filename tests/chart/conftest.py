@@ -1,5 +1,5 @@
 """tests/chart: the Helm chart rendered with `helm template` and asserted (Airflow style),
-and, under @pytest.mark.k8s, applied to a real kube-apiserver (tests/k8s fixtures)."""
+and, under @pytest.mark.k8s, applied to a real kube-apiserver (testkit/controlplane_fixtures.py)."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""The chart and the kustomize overlays against a real kube-apiserver (tests/k8s fixtures):
+"""The chart and the kustomize overlays against a real kube-apiserver (testkit/controlplane_fixtures.py):
 server-side apply accepts them, every pod template is admitted in a namespace that
 enforces the "restricted" Pod Security Standard, the Role lets the app's own Lease client
 and nothing more through, and `helm install` with no values at all works and `helm upgrade`
