@@ -42,8 +42,16 @@ def endpoint_label(endpoint: str | None) -> str:
 
 
 def render() -> tuple[bytes, str]:
+    """This process's (or, under gunicorn, every worker's) samples, then the database's
+    (app.alerts.state_metrics): call it inside an app context."""
+    from app.alerts.state_metrics import StateCollector
+
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+        processes = generate_latest(registry)
+    else:
+        processes = generate_latest()
+    state = CollectorRegistry(auto_describe=False)
+    state.register(StateCollector())
+    return processes + generate_latest(state), CONTENT_TYPE_LATEST

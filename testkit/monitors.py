@@ -9,12 +9,14 @@ import sqlalchemy as sa
 
 
 def make_monitor(name: str, url: str, **fields):
-    """An unsaved Monitor: a one-minute GET expecting 200-399, enabled; `fields` override."""
+    """An unsaved Monitor: a one-minute GET expecting 200-399, enabled, down after one failed
+    check (the tests of probing and recording are about one check each; the thresholds
+    have tests of their own); `fields` override."""
     from app.models import Monitor
 
     values = {"method": "GET", "interval_minutes": 1, "timeout_seconds": 5.0,
               "expected_status_min": 200, "expected_status_max": 399, "keyword": None,
-              "enabled": True}
+              "enabled": True, "down_after": 1}
     values.update(fields)
     return Monitor(name=name, url=url, **values)
 

@@ -179,9 +179,10 @@ def _write(results: list[ProbeResult]) -> list[ProbeResult]:
         sa.update(monitors).where(monitors.c.id == sa.bindparam("b_id"))
         # updated_at means "edited by a person": a check leaves it as it is.
         .values(is_up=sa.bindparam("b_is_up"), streak=sa.bindparam("b_streak"),
-                last_checked_at=sa.bindparam("b_checked_at"), updated_at=monitors.c.updated_at),
+                last_checked_at=sa.bindparam("b_checked_at"), last_latency_ms=sa.bindparam("b_latency"),
+                updated_at=monitors.c.updated_at),
         [{"b_id": r.target_id, "b_is_up": moves[r.target_id].is_up, "b_streak": moves[r.target_id].streak,
-          "b_checked_at": r.checked_at} for r in newer])
+          "b_checked_at": r.checked_at, "b_latency": r.latency_ms} for r in newer])
     went_down = [r for r in newer if moves[r.target_id].event == "down"]
     came_up = [r for r in newer if moves[r.target_id].changed and moves[r.target_id].is_up]
     if went_down or came_up:

@@ -49,6 +49,8 @@ class Monitor(Base):
     # Checks in a row with the same outcome as the last one: + good, - failed, 0 never checked.
     streak: Mapped[int] = mapped_column(default=0, server_default="0")
     last_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    # Of the last check (None if it failed before a response): the metrics' latency gauge.
+    last_latency_ms: Mapped[float | None] = mapped_column(sa.Float, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

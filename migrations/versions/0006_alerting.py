@@ -96,11 +96,13 @@ def upgrade():
         batch_op.add_column(sa.Column('notify_recovery', sa.Boolean(), server_default=sa.text('1'), nullable=False))
         batch_op.add_column(sa.Column('renotify_minutes', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('streak', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('last_latency_ms', sa.Float(), nullable=True))
 
 
 
 def downgrade():
     with op.batch_alter_table('monitors', schema=None) as batch_op:
+        batch_op.drop_column('last_latency_ms')
         batch_op.drop_column('streak')
         batch_op.drop_column('renotify_minutes')
         batch_op.drop_column('notify_recovery')
