@@ -39,8 +39,10 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.port = _free_port()
         self.status = 200
+        self.delay_s = 0.0  # how long it takes to answer (a slow service)
         self.deliveries: list[Delivery] = []
         self.attempts: list[float] = []  # every request, also the refused ones
+        self.attempts_by_key: dict[str | None, list[float]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.up()
@@ -56,8 +58,11 @@ class WebhookReceiver:
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
+                if receiver.delay_s:
+                    time.sleep(receiver.delay_s)
                 with receiver._lock:
                     receiver.attempts.append(time.time())
+                    receiver.attempts_by_key.setdefault(self.headers.get("Idempotency-Key"), []).append(time.time())
                     status = receiver.status
                     if status < 300:
                         payload = json.loads(raw or b"{}")

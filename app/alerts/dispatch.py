@@ -20,7 +20,7 @@ Guarantees:
   A message that keeps failing holds back the later ones of its monitor and channel
   until it is sent or marked failed, so "up" never arrives before its "down".
 - A failed send is retried after VIGIL_NOTIFY_RETRY_SECONDS, doubling up to
-  MAX_BACKOFF_S, each delay drawn between half and all of that ("equal jitter", so
+  VIGIL_NOTIFY_MAX_BACKOFF_SECONDS, each delay drawn between half and all of that ("equal jitter", so
   dispatchers that failed together do not retry together); after
   VIGIL_NOTIFY_MAX_ATTEMPTS attempts the row is marked failed with the last error.
 - At least once, and once unless a sender dies between the send and the mark: then
@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 DISPATCH_EVERY_S = 5
 CLAIM_S = 120          # longer than any one send (Apprise's connect and read timeouts)
 BATCH = 50
-MAX_BACKOFF_S = 600.0
 ACTIVE = ("pending", "sending")
 
 
@@ -119,9 +118,9 @@ def release(token: str, notification_id: int) -> None:
     db.session.commit()
 
 
-def backoff_s(attempts: int, *, base_s: float, rng: random.Random = random) -> float:
+def backoff_s(attempts: int, *, base_s: float, max_s: float, rng: random.Random = random) -> float:
     """The delay after the `attempts`-th failed send: base doubling, capped, equal jitter."""
-    ceiling = min(MAX_BACKOFF_S, base_s * 2 ** max(0, attempts - 1))
+    ceiling = min(max_s, base_s * 2 ** min(max(0, attempts - 1), 30))
     return rng.uniform(ceiling / 2, ceiling)
 
 
@@ -143,7 +142,8 @@ def _deliver(token: str, row: Notification, stats: DispatchStats) -> None:
         log.warning("notification %s to channel %r failed after %d attempts: %s",
                     row.idempotency_key, row.channel.name, row.attempts, result.error)
     else:
-        delay = backoff_s(row.attempts, base_s=current_app.config["VIGIL_NOTIFY_RETRY_SECONDS"])
+        delay = backoff_s(row.attempts, base_s=current_app.config["VIGIL_NOTIFY_RETRY_SECONDS"],
+                          max_s=current_app.config["VIGIL_NOTIFY_MAX_BACKOFF_SECONDS"])
         values = {"status": "pending", "last_error": result.error,
                   "next_attempt_at": now + timedelta(seconds=delay)}
         stats.retrying += 1

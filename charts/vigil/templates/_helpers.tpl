@@ -174,7 +174,8 @@ imagePullSecrets:
 
 {{/* ---- Generated secrets, computed once per render and kept across upgrades ----
 `lookup` reads the live Secret so `helm upgrade` keeps SECRET_KEY (sessions survive), the
-admin password and the metrics token (Prometheus keeps scraping); `helm template` has no cluster, so it generates fresh values. The
+admin password, the metrics token (Prometheus keeps scraping) and the channel keys (saved
+channels stay readable); `helm template` has no cluster, so it generates fresh values. The
 result is memoized on the root context so the Secret, its checksum and the migration
 hook copy all see the same values. */}}
 {{- define "vigil.ensureGenerated" -}}
@@ -190,6 +191,9 @@ hook copy all see the same values. */}}
 {{- $_ := set $gen "secretKey" (.Values.secretKey | default (get $live "SECRET_KEY" | b64dec) | default (randAlphaNum 64)) }}
 {{- $_ := set $gen "adminPassword" (.Values.adminPassword | default (get $live "VIGIL_ADMIN_PASSWORD" | b64dec) | default (randAlphaNum 20)) }}
 {{- $_ := set $gen "metricsToken" (.Values.metrics.token | default (get $live "VIGIL_METRICS_TOKEN" | b64dec) | default (randAlphaNum 40)) }}
+{{- /* A Fernet key: 32 random bytes in url-safe base64. Kept across upgrades above all: a new
+key would make every saved channel unreadable. */}}
+{{- $_ := set $gen "channelKeys" (.Values.channelKeys | default (get $live "VIGIL_CHANNEL_KEYS" | b64dec) | default (randBytes 32 | replace "+" "-" | replace "/" "_")) }}
 {{- $_ := set $gen "mysqlPassword" (.Values.mysql.auth.password | default (get $liveMysql "mysql-password" | b64dec) | default (randAlphaNum 24)) }}
 {{- $_ := set . "vigilGenerated" $gen }}
 {{- end }}
@@ -213,6 +217,9 @@ which always renders. */}}
 {{- end }}
 {{- if $v.metrics.token }}
 {{- $conflicts = append $conflicts (printf "metrics.token is set but existingSecret=%s is used: put VIGIL_METRICS_TOKEN in that Secret instead" $v.existingSecret) }}
+{{- end }}
+{{- if $v.channelKeys }}
+{{- $conflicts = append $conflicts (printf "channelKeys is set but existingSecret=%s is used: put VIGIL_CHANNEL_KEYS in that Secret instead" $v.existingSecret) }}
 {{- end }}
 {{- if $v.database.url }}
 {{- $conflicts = append $conflicts (printf "database.url is set but existingSecret=%s is used: put DATABASE_URL in that Secret instead" $v.existingSecret) }}
@@ -280,6 +287,7 @@ REDIS_URL: {{ $redis | b64enc | quote }}
 REDIS2_URL: {{ $redis2 | b64enc | quote }}
 VIGIL_ADMIN_PASSWORD: {{ $g.adminPassword | b64enc | quote }}
 VIGIL_METRICS_TOKEN: {{ $g.metricsToken | b64enc | quote }}
+VIGIL_CHANNEL_KEYS: {{ $g.channelKeys | b64enc | quote }}
 {{- end }}
 
 {{/* Data of the ConfigMap: every non-secret setting of app/config.py and gunicorn.conf.py. */}}
