@@ -166,6 +166,8 @@ SETTINGS: tuple[Setting, ...] = (
             "directory of the host-local timer lock; default the instance folder"),
     Setting("VIGIL_CRON_IN_PROCESS", "VIGIL_CRON_IN_PROCESS", _bool, None,
             "also run the cron jobs inside the timer process (no CronJobs); default on in development, off otherwise"),
+    Setting("VIGIL_CHECK_ON_SAVE", "VIGIL_CHECK_ON_SAVE", _bool, None,
+            "start a check-monitors run (as Run now does) when a monitor is created or resumed, so its first check comes within seconds; default on, off under VIGIL_ENV=testing"),
     Setting("VIGIL_CHECK_CONCURRENCY", "VIGIL_CHECK_CONCURRENCY", _positive_int, 64,
             "how many monitors `check-monitors` probes at once"),
     Setting("VIGIL_SEED_URL", "VIGIL_SEED_URL", str, "http://127.0.0.1:8000/healthz",
@@ -228,6 +230,8 @@ def _apply_environment_rules(config: dict[str, Any], instance_path: str) -> None
             config["VIGIL_CHANNEL_KEYS"] = (_instance_secret(Path(instance_path), "channel_key", _fernet_key),)
     if config["VIGIL_PUBLIC_READS"] is None:
         config["VIGIL_PUBLIC_READS"] = not production
+    if config["VIGIL_CHECK_ON_SAVE"] is None:
+        config["VIGIL_CHECK_ON_SAVE"] = config["VIGIL_ENV"] != "testing"
     if config["VIGIL_CRON_IN_PROCESS"] is None:
         config["VIGIL_CRON_IN_PROCESS"] = config["VIGIL_ENV"] == "development"
     # `skaffold dev` syncs edited templates into running pods: Jinja re-reads a template
