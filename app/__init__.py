@@ -129,9 +129,9 @@ def _init_redis(app: Flask, client: Any, key: str, embedded_host: str) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import account, api, auth, cluster, dashboard, health, jobs, monitors, tokens
+    from app.web import account, api, auth, channels, cluster, dashboard, health, jobs, monitors, tokens
 
-    for module in (health, auth, dashboard, monitors, jobs, cluster, api, tokens, account):
+    for module in (health, auth, dashboard, monitors, channels, jobs, cluster, api, tokens, account):
         app.register_blueprint(module.bp)
     from app.web import filters, hooks
 

@@ -3,6 +3,9 @@
 Writes go through here so that every change invalidates the shared dashboard
 cache, and a duplicate name is reported as a field error instead of surfacing
 as an IntegrityError (two racing creates are caught by the unique index too).
+A monitor that starts being checked (created enabled, resumed, or re-enabled by
+an edit) gets its first check within seconds (app/first_check.py), not at the
+next minute.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import sqlalchemy as sa
 from flask import abort
 from sqlalchemy.exc import IntegrityError
 
+from app import first_check
 from app.dashboard import invalidate_summary
 from app.extensions import db
 from app.models import Channel, CheckResult, Notification, Incident, Monitor, failed_checks_sum, utcnow
@@ -54,6 +58,7 @@ def save(monitor: Monitor, values: dict[str, Any]) -> Monitor:
     clash = db.session.scalar(sa.select(Monitor.id).where(Monitor.name_key == name_key(values["name"])))
     if clash is not None and clash != monitor.id:
         raise DuplicateName(values["name"])
+    was_checked = monitor.id is not None and monitor.enabled
     for field in EDITABLE:
         if field in values:
             setattr(monitor, field, values[field])
@@ -69,6 +74,8 @@ def save(monitor: Monitor, values: dict[str, Any]) -> Monitor:
         db.session.rollback()
         raise DuplicateName(values["name"]) from None
     invalidate_summary()
+    if monitor.enabled and not was_checked:
+        first_check.request_check()
     return monitor
 
 
@@ -83,6 +90,27 @@ def _channels(ids) -> list[Channel]:
         missing = sorted(set(wanted) - {c.id for c in found})
         raise UnknownChannel(", ".join(map(str, missing)))
     return found
+
+
+def set_enabled(monitor: Monitor, enabled: bool) -> Monitor:
+    """Pause (False) or resume (True) the checks of `monitor`; a resumed one is checked at once."""
+    resumed = enabled and not monitor.enabled
+    monitor.enabled = enabled
+    db.session.commit()
+    invalidate_summary()
+    if resumed:
+        first_check.request_check()
+    return monitor
+
+
+NOTIFICATION_LOG_LIMIT = 50
+
+
+def notification_log(monitor: Monitor, limit: int = NOTIFICATION_LOG_LIMIT) -> list[Notification]:
+    """The monitor's notifications (queued, sent or failed), newest first, with their channels."""
+    return list(db.session.scalars(
+        sa.select(Notification).where(Notification.monitor_id == monitor.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
 
 
 def delete(monitor: Monitor) -> None:

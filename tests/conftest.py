@@ -82,9 +82,12 @@ def admin_client(client):
     return client
 
 
+# What a browser posts for the monitor form: every field (an unticked checkbox, such as a
+# channel's, is not sent at all).
 VALID_MONITOR = {"name": "Example", "url": "http://127.0.0.1:9/health", "method": "GET",
                  "interval_minutes": "5", "timeout_seconds": "10", "expected_status_min": "200",
-                 "expected_status_max": "299", "keyword": "", "enabled": "y"}
+                 "expected_status_max": "299", "keyword": "", "enabled": "y",
+                 "down_after": "2", "up_after": "1", "notify_recovery": "y", "renotify_minutes": ""}
 
 
 def post_form(client, path: str, data: dict, *, form_path: str | None = None, **kwargs):

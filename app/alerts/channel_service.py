@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 import sqlalchemy as sa
+from flask import abort
 from sqlalchemy.exc import IntegrityError
 
 from app.alerts import senders, url_secrets
@@ -18,7 +19,7 @@ from app.extensions import db
 from app.models.alerting import Channel, Notification
 
 __all__ = ["BadChannelUrl", "DuplicateChannelName", "list_channels", "save", "delete", "send_test",
-           "shown_url", "get_or_none"]
+           "shown_url", "get_or_none", "get_or_404"]
 
 TEST_TITLE = "Vigil test message"
 
@@ -35,6 +36,14 @@ def get_or_none(channel_id: int) -> Channel | None:
     if not 0 < channel_id <= 2**63 - 1:
         return None
     return db.session.get(Channel, channel_id)
+
+
+def get_or_404(channel_id: int) -> Channel:
+    """For views: the channel, or abort with 404 (HTML or JSON, by the error handlers)."""
+    channel = get_or_none(channel_id)
+    if channel is None:
+        abort(404)
+    return channel
 
 
 def save(channel: Channel, *, name: str, url: str | None, is_default: bool) -> Channel:

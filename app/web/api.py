@@ -1,33 +1,31 @@
-"""JSON API, version 1: monitors and their status.
+"""JSON API, version 1: monitors, their status, pause and resume, and notification logs.
 
 Reads follow VIGIL_PUBLIC_READS like the UI (a session or a bearer token when
-reads are private). Writes (POST, PATCH, DELETE) take only an API token in
-``Authorization: Bearer``, never a session cookie: a browser attaches cookies
-to cross-site requests by itself, but never this header, so the blueprint can
-be exempt from CSRF without reopening it. Tokens come from
-``flask --app app vigil token create`` (app/api_tokens.py).
+reads are private); a monitor's notification log is never public. Writes (POST,
+PATCH, DELETE) take only an API token in ``Authorization: Bearer``, never a session
+cookie: a browser attaches cookies to cross-site requests by itself, but never this
+header, so the blueprint can be exempt from CSRF without reopening it. Tokens come
+from ``flask --app app vigil token create`` (app/api_tokens.py).
 
-Bodies are validated by the UI's MonitorForm (app/web/api_input.py). Every
-error is JSON ``{"error", "status"}``, with ``fields`` for invalid input. The
-OpenAPI document is served at /api/v1/openapi.json and tested against the live
-responses.
+Bodies are validated by the UI's forms (app/web/api_input.py). Every error is JSON
+``{"error", "status"}``, with ``fields`` for invalid input. The OpenAPI document is
+served at /api/v1/openapi.json and tested against the live responses. Channels are in
+app/web/api_channels.py, on the same blueprint.
 """
 from __future__ import annotations
 
-from functools import wraps
+from flask import jsonify, url_for
 
-from flask import Blueprint, jsonify, request, url_for
-
-from app import api_tokens, monitor_service
+from app import monitor_service
 from app.dashboard import get_summary
-from app.models import Monitor, iso_utc
+from app.models import Monitor, Notification, iso_utc
+from app.web import api_channels  # noqa: F401  (its routes join this blueprint)
+from app.web.api_common import NOT_AN_OBJECT, NotAnObject, bp, json_error, json_object, saved, token_required
 from app.web.api_input import DEFAULTS, WRITABLE, FieldErrors, monitor_values
-from app.web.extensions import csrf
 from app.web.hooks import visible_monitor
 from app.web.openapi import OPENAPI
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)  # writes need a bearer token, which no browser sends on its own (see above)
+__all__ = ["bp"]
 
 
 def monitor_json(monitor: Monitor) -> dict:
@@ -41,9 +39,22 @@ def monitor_json(monitor: Monitor) -> dict:
         "expected_status": [monitor.expected_status_min, monitor.expected_status_max],
         "keyword": monitor.keyword,
         "enabled": monitor.enabled,
+        "down_after": monitor.down_after,
+        "up_after": monitor.up_after,
+        "notify_recovery": monitor.notify_recovery,
+        "renotify_minutes": monitor.renotify_minutes,
+        "channel_ids": [channel.id for channel in monitor.channels],
         "state": monitor.state,
         "last_checked_at": iso_utc(monitor.last_checked_at),
     }
+
+
+def notification_json(row: Notification) -> dict:
+    """One line of the notification log: never the message body (it names the monitor's URL)."""
+    return {"id": row.id, "event": row.event, "channel_id": row.channel_id, "channel_name": row.channel.name,
+            "status": row.status, "attempts": row.attempts, "last_error": row.last_error,
+            "created_at": iso_utc(row.created_at), "sent_at": iso_utc(row.sent_at),
+            "next_attempt_at": iso_utc(row.next_attempt_at) if row.status == "pending" else None}
 
 
 @bp.route("/monitors")
@@ -56,38 +67,27 @@ def get_monitor(monitor_id: int):
     return jsonify(visible_monitor(monitor_json(monitor_service.get_or_404(monitor_id))))
 
 
-def _error(status: int, message: str, **extra):
-    return jsonify(error=message, status=status, **extra), status
-
-
-def token_required(view):
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if api_tokens.user_for_request(request) is None:
-            response, status = _error(401, "a valid API token is required in 'Authorization: Bearer <token>'")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="vigil"'
-            return response, status
-        return view(*args, **kwargs)
-    return wrapper
+@bp.route("/monitors/<int:monitor_id>/notifications")
+def monitor_notifications(monitor_id: int):
+    monitor = monitor_service.get_or_404(monitor_id)
+    return jsonify(notifications=[notification_json(row) for row in monitor_service.notification_log(monitor)])
 
 
 def _save(monitor: Monitor, *, base: dict, created: bool):
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _error(400, "the body must be a JSON object (Content-Type: application/json)")
     try:
-        values = monitor_values(body, base=base)
+        values = monitor_values(json_object(), base=base)
         monitor_service.save(monitor, values)
+    except NotAnObject:
+        return json_error(400, NOT_AN_OBJECT)
     except FieldErrors as e:
-        return _error(422, "the monitor is not valid", fields=e.fields)
+        return json_error(422, "the monitor is not valid", fields=e.fields)
+    except monitor_service.UnknownChannel as e:  # deleted between validation and saving
+        return json_error(422, "the monitor is not valid", fields={"channel_ids": [f"There is no channel with the id {e}."]})
     except monitor_service.DuplicateName:
-        return _error(409, "another monitor already has this name",
-                      fields={"name": ["Another monitor already has this name."]})
-    response = jsonify(monitor_json(monitor))
-    if created:
-        response.status_code = 201
-        response.headers["Location"] = url_for("api.get_monitor", monitor_id=monitor.id)
-    return response
+        return json_error(409, "another monitor already has this name",
+                          fields={"name": ["Another monitor already has this name."]})
+    return saved(monitor_json(monitor),
+                 location=url_for("api.get_monitor", monitor_id=monitor.id) if created else None)
 
 
 @bp.route("/monitors", methods=["POST"])
@@ -109,6 +109,18 @@ def update_monitor(monitor_id: int):
 def delete_monitor(monitor_id: int):
     monitor_service.delete(monitor_service.get_or_404(monitor_id))
     return "", 204
+
+
+@bp.route("/monitors/<int:monitor_id>/pause", methods=["POST"])
+@token_required
+def pause_monitor(monitor_id: int):
+    return jsonify(monitor_json(monitor_service.set_enabled(monitor_service.get_or_404(monitor_id), False)))
+
+
+@bp.route("/monitors/<int:monitor_id>/resume", methods=["POST"])
+@token_required
+def resume_monitor(monitor_id: int):
+    return jsonify(monitor_json(monitor_service.set_enabled(monitor_service.get_or_404(monitor_id), True)))
 
 
 @bp.route("/status")

@@ -6,18 +6,21 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FloatField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (BooleanField, FloatField, IntegerField, PasswordField, SelectField, SelectMultipleField,
+                     StringField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.alerts.thresholds import DEFAULT_DOWN_AFTER, DEFAULT_UP_AFTER, MAX_CHECKS_IN_A_ROW, REMINDER_MINUTES_RANGE
 from app.models.monitor import INTERVALS_MINUTES, METHODS
 
 
-def _strip(value):
+def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def _no_control_chars(form, field) -> None:
+def no_control_chars(form, field) -> None:
     if field.data and any(ord(ch) < 32 or ord(ch) == 127 for ch in field.data):
         raise ValidationError("Control characters are not allowed.")
 
@@ -63,15 +66,29 @@ class BoundedIntegerField(IntegerField):
             raise ValueError(self.gettext("Not a valid integer value."))
 
 
+def _checks_in_a_row(label: str, default: int) -> "BoundedIntegerField":
+    return BoundedIntegerField(
+        label, default=default,
+        validators=[InputRequired("Enter a number of checks."),
+                    NumberRange(min=1, max=MAX_CHECKS_IN_A_ROW,
+                                message=f"Choose between 1 and {MAX_CHECKS_IN_A_ROW} checks.")])
+
+
+class ChannelCheckboxes(SelectMultipleField):
+    """Channel ids as a list of checkboxes; the choices are the channels that exist now."""
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class MonitorForm(FlaskForm):
-    name = StringField("Name", filters=[_strip],
+    name = StringField("Name", filters=[strip],
                        validators=[DataRequired("Give the monitor a name."),
                                    Length(max=100, message="Use at most 100 characters."),
-                                   _no_control_chars])
-    url = StringField("URL", filters=[_strip],
+                                   no_control_chars])
+    url = StringField("URL", filters=[strip],
                       validators=[DataRequired("Enter the URL to check."),
                                   Length(max=2048, message="Use at most 2048 characters."),
-                                  _no_control_chars, http_url])
+                                  no_control_chars, http_url])
     method = SelectField("Method", choices=[SelectChoice(m, m) for m in METHODS], default="GET",
                          validate_choice=True)
     interval_minutes = SelectField(
@@ -89,10 +106,28 @@ class MonitorForm(FlaskForm):
         "Highest expected status", default=399,
         validators=[InputRequired("Enter a status code."),
                     NumberRange(min=100, max=599, message="A status code is between 100 and 599.")])
-    keyword = StringField("Keyword in the body (optional)", filters=[_strip],
+    keyword = StringField("Keyword in the body (optional)", filters=[strip],
                           validators=[Optional(), Length(max=200, message="Use at most 200 characters."),
-                                      _no_control_chars])
+                                      no_control_chars])
     enabled = BooleanField("Enabled", default=True)
+    down_after = _checks_in_a_row("Down after N failed checks in a row", DEFAULT_DOWN_AFTER)
+    up_after = _checks_in_a_row("Up after M good checks in a row", DEFAULT_UP_AFTER)
+    notify_recovery = BooleanField("Notify on recovery", default=True)
+    renotify_minutes = BoundedIntegerField(
+        "Remind every K minutes while down (optional)",
+        validators=[Optional(), NumberRange(*REMINDER_MINUTES_RANGE, message="Choose between {} and {} minutes, "
+                                            "or leave empty for no reminders.".format(*REMINDER_MINUTES_RANGE))])
+    channel_ids = ChannelCheckboxes(
+        "Channels", coerce=int, choices=[],
+        invalid_value_message="Channels are given by their numeric ids.",
+        invalid_choice_message=lambda n: ("There is no channel with the id %(value)s." if n == 1
+                                          else "There are no channels with the ids '%(value)s'."))
+
+    def __init__(self, *args, **kwargs) -> None:
+        from app.alerts.channel_service import list_channels
+
+        super().__init__(*args, **kwargs)
+        self.channel_ids.choices = [SelectChoice(c.id, c.name) for c in list_channels()]
 
     def validate_expected_status_max(self, field) -> None:
         low = self.expected_status_min.data
@@ -105,13 +140,13 @@ class MonitorForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    username = StringField("User name", filters=[_strip],
+    username = StringField("User name", filters=[strip],
                            validators=[DataRequired("Enter your user name."), Length(max=64)])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."),
                                                      Length(max=256)])
 
 
 class TokenForm(FlaskForm):
-    name = StringField("What is it for?", filters=[_strip],
+    name = StringField("What is it for?", filters=[strip],
                        validators=[DataRequired("Name the token, for example after the script that uses it."),
-                                   Length(max=64, message="Use at most 64 characters."), _no_control_chars])
+                                   Length(max=64, message="Use at most 64 characters."), no_control_chars])

@@ -1,7 +1,11 @@
-"""Monitor pages: detail, add, edit, delete (Post/Redirect/Get, login for changes).
+"""Monitor pages: detail, add, edit, delete, pause and resume (Post/Redirect/Get, login
+for changes).
 
 Deleting takes two steps that need no JavaScript: GET /monitors/<id>/delete asks for
 confirmation (a page with a CSRF-protected form and Cancel), and only its POST deletes.
+Pause and resume are one click (a POST with a CSRF token) and lead back to the page the
+button was on. The detail page shows the notification log and the alerting settings to
+signed-in users only (the template checks `sees_private`; channel URLs never appear).
 """
 from __future__ import annotations
 
@@ -11,9 +15,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from app import monitor_service
+from app.alerts import channel_service
 from app.models import Monitor
 from app.web.account_forms import ConfirmForm
 from app.web.forms import MonitorForm
+from app.web.hooks import sees_private
 from app.web.redirects import back_or
 
 bp = Blueprint("monitors", __name__, url_prefix="/monitors")
@@ -22,21 +28,23 @@ bp = Blueprint("monitors", __name__, url_prefix="/monitors")
 @bp.route("/<int:monitor_id>")
 def detail(monitor_id: int):
     monitor = monitor_service.get_or_404(monitor_id)
+    log = monitor_service.notification_log(monitor) if sees_private() else []
     return render_template("monitors/detail.html", monitor=monitor,
-                           detail=monitor_service.detail(monitor))
+                           detail=monitor_service.detail(monitor), notifications=log)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def create():
-    return _edit(Monitor(), MonitorForm(), created=True)
+    default_channels = [c.id for c in channel_service.list_channels() if c.is_default]
+    return _edit(Monitor(), MonitorForm(channel_ids=default_channels), created=True)
 
 
 @bp.route("/<int:monitor_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(monitor_id: int):
     monitor = monitor_service.get_or_404(monitor_id)
-    return _edit(monitor, MonitorForm(obj=monitor), created=False)
+    return _edit(monitor, MonitorForm(obj=monitor, channel_ids=[c.id for c in monitor.channels]), created=False)
 
 
 def _edit(monitor: Monitor, form: MonitorForm, *, created: bool):
@@ -45,6 +53,8 @@ def _edit(monitor: Monitor, form: MonitorForm, *, created: bool):
             monitor_service.save(monitor, form.data)
         except monitor_service.DuplicateName:
             form.name.errors.append("Another monitor already has this name.")
+        except monitor_service.UnknownChannel as exc:  # deleted since the form was shown
+            form.channel_ids.errors.append(f"A chosen channel no longer exists (id {exc}).")
         else:
             flash(f"Monitor “{monitor.name}” {'added' if created else 'saved'}.", "success")
             return redirect(url_for("monitors.detail", monitor_id=monitor.id))
@@ -71,3 +81,21 @@ def delete(monitor_id: int):
     if path == gone or path.startswith(gone + "/"):
         target = url_for("dashboard.index")
     return redirect(target)
+
+
+@bp.route("/<int:monitor_id>/pause", methods=["POST"])
+@login_required
+def pause(monitor_id: int):
+    return _switch(monitor_id, enabled=False, done="paused: it is not checked until you resume it")
+
+
+@bp.route("/<int:monitor_id>/resume", methods=["POST"])
+@login_required
+def resume(monitor_id: int):
+    return _switch(monitor_id, enabled=True, done="resumed")
+
+
+def _switch(monitor_id: int, *, enabled: bool, done: str):
+    monitor = monitor_service.set_enabled(monitor_service.get_or_404(monitor_id), enabled)
+    flash(f"Monitor “{monitor.name}” {done}.", "success")
+    return redirect(back_or("monitors.detail", monitor_id=monitor_id))

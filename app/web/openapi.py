@@ -1,12 +1,13 @@
 """The OpenAPI 3.1 document of /api/v1.
 
-Written by hand: the API is seven small endpoints, and a generator
+Written by hand: the API is a score of small endpoints, and a generator
 (apispec, flask-smorest) would add a schema layer (marshmallow) the rest of the
 app does not use. tests/unit/test_api_contract.py validates live responses
 against these schemas, so the document cannot drift from the code.
 """
 from __future__ import annotations
 
+from app.alerts.thresholds import DEFAULT_DOWN_AFTER, DEFAULT_UP_AFTER, MAX_CHECKS_IN_A_ROW, REMINDER_MINUTES_RANGE
 from app.web.hooks import PUBLIC_MONITOR_FIELDS
 
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
@@ -16,10 +17,18 @@ _ERROR = {"type": "object", "required": ["error", "status"],
                          "fields": {"type": "object", "description": "Messages per invalid field",
                                     "additionalProperties": {"type": "array", "items": {"type": "string"}}}}}
 
+_CHECKS_IN_A_ROW = {"type": "integer", "minimum": 1, "maximum": MAX_CHECKS_IN_A_ROW}
+_REMINDER_MINUTES = {"type": ["integer", "null"], "minimum": REMINDER_MINUTES_RANGE[0],
+                     "maximum": REMINDER_MINUTES_RANGE[1]}
+_IDS = {"type": "array", "items": {"type": "integer", "minimum": 1}}
+_DATE_TIME = {"type": "string", "format": "date-time"}
+_NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
 MONITOR = {
     "type": "object",
     "required": ["id", "name", "url", "method", "interval_minutes", "timeout_seconds",
-                 "expected_status", "keyword", "enabled", "state", "last_checked_at"],
+                 "expected_status", "keyword", "enabled", "down_after", "up_after", "notify_recovery",
+                 "renotify_minutes", "channel_ids", "state", "last_checked_at"],
     "properties": {
         "id": {"type": "integer"},
         "name": {"type": "string", "maxLength": 100},
@@ -30,8 +39,13 @@ MONITOR = {
         "expected_status": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
         "keyword": {"type": ["string", "null"]},
         "enabled": {"type": "boolean"},
+        "down_after": _CHECKS_IN_A_ROW,
+        "up_after": _CHECKS_IN_A_ROW,
+        "notify_recovery": {"type": "boolean"},
+        "renotify_minutes": _REMINDER_MINUTES,
+        "channel_ids": _IDS,
         "state": _STATE,
-        "last_checked_at": {"type": ["string", "null"], "format": "date-time"},
+        "last_checked_at": _NULLABLE_DATE_TIME,
     },
 }
 
@@ -45,8 +59,9 @@ MONITOR_PUBLIC = {
     "properties": {key: MONITOR["properties"][key] for key in PUBLIC_MONITOR_FIELDS},
 }
 
-# What a client may write: POST needs name and url (the rest has these defaults); PATCH
-# takes any subset. Unknown and server-owned fields are refused with 422.
+# What a client may write: POST needs name and url (the rest has these defaults; without
+# channel_ids a new monitor gets the default channels); PATCH takes any subset. Unknown and
+# server-owned fields, and ids of channels that do not exist, are refused with 422.
 MONITOR_INPUT = {
     "type": "object",
     "additionalProperties": False,
@@ -60,14 +75,70 @@ MONITOR_INPUT = {
                             "items": {"type": "integer", "minimum": 100, "maximum": 599}},
         "keyword": {"type": ["string", "null"], "maxLength": 200, "default": None},
         "enabled": {"type": "boolean", "default": True},
+        "down_after": {**_CHECKS_IN_A_ROW, "default": DEFAULT_DOWN_AFTER},
+        "up_after": {**_CHECKS_IN_A_ROW, "default": DEFAULT_UP_AFTER},
+        "notify_recovery": {"type": "boolean", "default": True},
+        "renotify_minutes": {**_REMINDER_MINUTES, "default": None},
+        "channel_ids": _IDS,
     },
+}
+
+# A line of a monitor's notification log: never the message (it holds the monitor's URL).
+NOTIFICATION = {
+    "type": "object",
+    "required": ["id", "event", "channel_id", "channel_name", "status", "attempts", "last_error",
+                 "created_at", "sent_at", "next_attempt_at"],
+    "properties": {
+        "id": {"type": "integer"},
+        "event": {"type": "string", "enum": ["down", "up", "reminder"]},
+        "channel_id": {"type": "integer"},
+        "channel_name": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "sending", "sent", "failed"]},
+        "attempts": {"type": "integer", "minimum": 0},
+        "last_error": {"type": ["string", "null"]},
+        "created_at": _DATE_TIME,
+        "sent_at": _NULLABLE_DATE_TIME,
+        "next_attempt_at": {**_NULLABLE_DATE_TIME, "description": "When a pending one is tried next"},
+    },
+}
+
+# A channel as it is shown: never its URL, which holds its secret; `url_redacted` has the
+# passwords and tokens masked and the path and query cut.
+CHANNEL = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "name", "kind", "url_redacted", "is_default"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string", "maxLength": 100},
+        "kind": {"type": "string", "description": "The Apprise URL's scheme: json, mailto, slack, ..."},
+        "url_redacted": {"type": "string"},
+        "is_default": {"type": "boolean"},
+    },
+}
+
+# POST needs name and url; a PATCH without url keeps the saved one. Apprise must accept the URL.
+CHANNEL_INPUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "url": {"type": "string", "minLength": 1, "maxLength": 2000},
+        "is_default": {"type": "boolean", "default": False},
+    },
+}
+
+CHANNEL_TEST = {
+    "type": "object", "additionalProperties": False, "required": ["ok", "error"],
+    "properties": {"ok": {"type": "boolean"},
+                   "error": {"type": ["string", "null"], "description": "Why the service refused it"}},
 }
 
 STATUS = {
     "type": "object",
     "required": ["generated_at", "counts", "monitors"],
     "properties": {
-        "generated_at": {"type": "string", "format": "date-time"},
+        "generated_at": _DATE_TIME,
         "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
         "monitors": {"type": "array", "items": {
             "type": "object",
@@ -88,9 +159,13 @@ _MONITOR_REF = {"$ref": "#/components/schemas/Monitor"}
 # Reads: the whole monitor for a signed-in caller (session or token), else MonitorPublic.
 _MONITOR_READ = {"oneOf": [_MONITOR_REF, {"$ref": "#/components/schemas/MonitorPublic"}]}
 _NOT_FOUND = {"404": _json(_ERROR_REF, "No such monitor")}
+_NO_CHANNEL = {"404": _json(_ERROR_REF, "No such channel")}
+_CHANNEL_REF = {"$ref": "#/components/schemas/Channel"}
 # With VIGIL_PUBLIC_READS=false every read needs a session or a token.
 _UNAUTHORIZED = {"401": _json(_ERROR_REF, "Login or API token required")}
 _MONITOR_ID = [{"name": "monitor_id", "in": "path", "required": True,
+                "schema": {"type": "integer", "minimum": 1}}]
+_CHANNEL_ID = [{"name": "channel_id", "in": "path", "required": True,
                 "schema": {"type": "integer", "minimum": 1}}]
 # What the request gate (app/web/body_gate.py) may answer on any path, before the operation.
 _GATE_ERRORS = {
@@ -111,6 +186,8 @@ _WRITE_ERRORS = {
     "401": _json(_ERROR_REF, "No valid API token"),
     "409": _json(_ERROR_REF, "Another monitor has this name"),
 }
+_CHANNEL_WRITE_ERRORS = {**_WRITE_ERRORS, "409": _json(_ERROR_REF, "Another channel has this name")}
+_TOKEN_ONLY = {**_BODY_ERRORS, "401": _WRITE_ERRORS["401"]}
 _TOKEN = [{"apiToken": []}]
 
 
@@ -119,10 +196,18 @@ def _body(schema: dict, required: list[str] | None = None) -> dict:
         "schema": {**schema, "required": required} if required else schema}}}
 
 
+def _switch(operation_id: str, summary: str) -> dict:
+    """Pause or resume: a POST that takes no body and answers with the monitor."""
+    return {"operationId": operation_id, "summary": summary, "parameters": _MONITOR_ID, "security": _TOKEN,
+            "responses": {"200": _json(_MONITOR_REF, "The monitor as it is now"), **_NOT_FOUND, **_TOKEN_ONLY}}
+
+
 OPENAPI: dict = {
     "openapi": "3.1.0",
-    "info": {"title": "Vigil API", "version": "1.1.1",
-             "description": "Monitors and their status. Reads follow the server's VIGIL_PUBLIC_READS: "
+    "info": {"title": "Vigil API", "version": "1.2.0",
+             "description": "Monitors, their status and notification logs, and notification channels. "
+                            "Channels and notification logs need a session or an API token, reads too; "
+                            "a channel's URL is never returned, only `url_redacted`. Other reads follow the server's VIGIL_PUBLIC_READS: "
                             "when on, anonymous callers get each monitor as MonitorPublic (no URL or "
                             "settings), signed-in callers (session or API token) the whole Monitor; "
                             "writes need an API token (`flask --app app vigil token create USER`)."},
@@ -154,15 +239,56 @@ OPENAPI: dict = {
             "delete": {
                 "operationId": "deleteMonitor", "summary": "Delete a monitor with its history",
                 "parameters": _MONITOR_ID, "security": _TOKEN,
-                "responses": {"204": {"description": "Deleted"}, **_NOT_FOUND, **_BODY_ERRORS,
-                              "401": _WRITE_ERRORS["401"]}}},
+                "responses": {"204": {"description": "Deleted"}, **_NOT_FOUND, **_TOKEN_ONLY}}},
+        "/api/v1/monitors/{monitor_id}/pause": {"post": _switch("pauseMonitor", "Pause: no checks, no alerts")},
+        "/api/v1/monitors/{monitor_id}/resume": {"post": _switch("resumeMonitor", "Resume checking")},
+        "/api/v1/monitors/{monitor_id}/notifications": {"get": {
+            "operationId": "listNotifications", "parameters": _MONITOR_ID,
+            "summary": "The monitor's notification log: the latest 50, newest first (never public)",
+            "responses": {"200": _json({"type": "object", "required": ["notifications"], "properties": {
+                "notifications": {"type": "array", "items": {"$ref": "#/components/schemas/Notification"}}}},
+                "What was queued, sent or failed, to which channel"), **_NOT_FOUND, **_UNAUTHORIZED}}},
+        "/api/v1/channels": {
+            "get": {
+                "operationId": "listChannels", "summary": "Every notification channel (needs a login or token)",
+                "responses": {"200": _json({"type": "object", "required": ["channels"], "properties": {
+                    "channels": {"type": "array", "items": _CHANNEL_REF}}}, "The channels, by name"),
+                    **_UNAUTHORIZED}},
+            "post": {
+                "operationId": "createChannel", "summary": "Add a channel", "security": _TOKEN,
+                "requestBody": _body({"$ref": "#/components/schemas/ChannelInput"}, ["name", "url"]),
+                "responses": {"201": {**_json(_CHANNEL_REF, "The new channel"), "headers": {
+                    "Location": {"schema": {"type": "string"}, "description": "Its address in the API"}}},
+                    **_CHANNEL_WRITE_ERRORS}}},
+        "/api/v1/channels/{channel_id}": {
+            "get": {
+                "operationId": "getChannel", "summary": "One channel", "parameters": _CHANNEL_ID,
+                "responses": {"200": _json(_CHANNEL_REF, "The channel"), **_NO_CHANNEL, **_UNAUTHORIZED}},
+            "patch": {
+                "operationId": "updateChannel", "summary": "Change a channel; without url the saved one is kept",
+                "parameters": _CHANNEL_ID, "security": _TOKEN,
+                "requestBody": _body({"$ref": "#/components/schemas/ChannelInput"}),
+                "responses": {"200": _json(_CHANNEL_REF, "The channel as changed"), **_NO_CHANNEL,
+                              **_CHANNEL_WRITE_ERRORS}},
+            "delete": {
+                "operationId": "deleteChannel", "summary": "Delete a channel and its notification log",
+                "parameters": _CHANNEL_ID, "security": _TOKEN,
+                "responses": {"204": {"description": "Deleted"}, **_NO_CHANNEL, **_TOKEN_ONLY}}},
+        "/api/v1/channels/{channel_id}/test": {"post": {
+            "operationId": "testChannel", "summary": "Send a test message now (not through the outbox)",
+            "parameters": _CHANNEL_ID, "security": _TOKEN,
+            "responses": {"200": _json({"$ref": "#/components/schemas/ChannelTest"},
+                                       "Whether the service took it; `error` says why not"),
+                          **_NO_CHANNEL, **_TOKEN_ONLY}}},
         "/api/v1/status": {"get": {
             "operationId": "getStatus", "summary": "State and uptime of every monitor",
             "responses": {"200": _json({"$ref": "#/components/schemas/Status"}, "The summary"),
                           **_UNAUTHORIZED}}},
     },
     "components": {
-        "schemas": {"Monitor": MONITOR, "MonitorPublic": MONITOR_PUBLIC, "MonitorInput": MONITOR_INPUT, "Status": STATUS, "Error": _ERROR},
+        "schemas": {"Monitor": MONITOR, "MonitorPublic": MONITOR_PUBLIC, "MonitorInput": MONITOR_INPUT,
+                    "Notification": NOTIFICATION, "Channel": CHANNEL, "ChannelInput": CHANNEL_INPUT,
+                    "ChannelTest": CHANNEL_TEST, "Status": STATUS, "Error": _ERROR},
         "securitySchemes": {"apiToken": {"type": "http", "scheme": "bearer",
                                          "description": "A token from `vigil token create`"}},
     },
