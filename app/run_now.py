@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from app import runtime
 from app.extensions import db
 from app.jobs.registry import Job
 from app.models import JobRun, RunRequest, utcnow
@@ -41,18 +42,18 @@ class RunNowRefused(Exception):
 
 def kubernetes_mode() -> bool:
     mode = current_app.config["VIGIL_RUN_NOW"]
-    return mode == "kubernetes" or (mode == "auto" and bool(os.environ.get("KUBERNETES_SERVICE_HOST")))
+    return mode == "kubernetes" or (mode == "auto" and runtime.in_cluster())
 
 
 def cronjobs():
-    from app.kube.client import api_client, own_namespace
+    from app.kube.client import api_client
     from app.kube.cronjobs import CronJobs
 
-    return CronJobs(api_client(), namespace=current_app.config["VIGIL_KUBE_NAMESPACE"] or own_namespace())
+    return CronJobs(api_client(), namespace=current_app.config["VIGIL_KUBE_NAMESPACE"] or runtime.own_namespace())
 
 
 def cronjob_name(job_name: str) -> str:
-    return f"{current_app.config['VIGIL_CRONJOB_PREFIX']}-{job_name}"
+    return runtime.cronjob_name(current_app.config["VIGIL_CRONJOB_PREFIX"], job_name)
 
 
 def start(job: Job) -> str:

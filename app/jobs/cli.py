@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+from app import runtime
 from app.jobs import registry, schedule
 
 EXIT_USAGE = 2
@@ -91,9 +92,8 @@ def default_slot(job: registry.Job, now: datetime) -> datetime:
     if explicit:
         return schedule.parse_slot(explicit)
     if job.kind == "timer":
-        return schedule.floor_to_interval(now, job.interval_s)
-    return (schedule.slot_from_job_name(os.environ.get("VIGIL_JOB_NAME"))
-            or schedule.previous_fire_time(job.schedule, now))
+        return runtime.current_slot(job, now)
+    return schedule.slot_from_job_name(os.environ.get("VIGIL_JOB_NAME")) or runtime.current_slot(job, now)
 
 
 def _run(name: str, slot_text: str | None, trigger: str | None) -> int:

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import time
 import traceback
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from app import runtime
 from app.extensions import db
 from app.jobs.registry import Job, JobContext
 from app.models import JobRun, utcnow
@@ -56,7 +55,7 @@ class RunResult:
 
 
 def where_am_i() -> str:
-    return f"{os.environ.get('POD_NAME') or socket.gethostname()}/{os.getpid()}"
+    return runtime.process_identity()
 
 
 def run_job(job: Job, *, slot: datetime, trigger: str, epoch: int | None = None) -> RunResult:

@@ -1,14 +1,13 @@
-"""One ApiClient per process, configured in-cluster or from KUBECONFIG."""
+"""One ApiClient per process, configured in-cluster or from KUBECONFIG (app/runtime.py)."""
 from __future__ import annotations
 
-import os
 import threading
 from functools import lru_cache
-from pathlib import Path
 
-from kubernetes import client, config
+from kubernetes import client
 
-SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+from app.runtime import load_kube_config
+
 _lock = threading.Lock()
 
 
@@ -16,14 +15,5 @@ _lock = threading.Lock()
 def api_client() -> client.ApiClient:
     with _lock:
         configuration = client.Configuration()
-        if os.environ.get("KUBERNETES_SERVICE_HOST"):
-            config.load_incluster_config(client_configuration=configuration)
-        else:
-            config.load_kube_config(client_configuration=configuration)
+        load_kube_config(configuration)
         return client.ApiClient(configuration)
-
-
-def own_namespace(default: str = "default") -> str:
-    if SERVICE_ACCOUNT_NAMESPACE.exists():
-        return SERVICE_ACCOUNT_NAMESPACE.read_text().strip()
-    return default

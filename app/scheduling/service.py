@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 _service: TimerService | None = None
 
 
-SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
 def make_gate(app: Flask) -> LeaderGate | None:
@@ -39,28 +38,20 @@ def make_gate(app: Flask) -> LeaderGate | None:
 
 def make_lease_elector(config) -> "LeaseElector":
     """The Lease backend; imports the kubernetes client only here (it is slow to import)."""
-    import os
-    import socket
-
     from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
 
+    from app import runtime
     from app.kube.lease import LeaseClient
     from app.scheduling.lease_gate import ElectionTiming, LeaseElector
 
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):
-        k8s_config.load_incluster_config()
-    else:
-        k8s_config.load_kube_config()
-    namespace = config["VIGIL_LEASE_NAMESPACE"] or (
-        SERVICE_ACCOUNT_NAMESPACE.read_text().strip() if SERVICE_ACCOUNT_NAMESPACE.exists() else "default")
+    runtime.load_kube_config()
+    namespace = config["VIGIL_LEASE_NAMESPACE"] or runtime.own_namespace()
     timing = ElectionTiming(lease_duration_s=config["VIGIL_LEASE_DURATION"],
                             renew_deadline_s=config["VIGIL_LEASE_RENEW_DEADLINE"],
                             retry_period_s=config["VIGIL_LEASE_RETRY_PERIOD"])
     leases = LeaseClient(k8s_client.ApiClient(), namespace=namespace, name=config["VIGIL_LEASE_NAME"],
                          request_timeout_s=timing.retry_period_s)
-    identity = f"{os.environ.get('POD_NAME') or socket.gethostname()}_{os.getpid()}"
-    return LeaseElector(leases, identity=identity, timing=timing)
+    return LeaseElector(leases, identity=runtime.lease_identity(), timing=timing)
 
 
 def start_for_worker(app: Flask) -> TimerService | None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 from datetime import datetime, timezone
 from typing import Any
 
 from prometheus_client import Gauge
 from redis.exceptions import RedisError
 
+from app import runtime
 from app.throttled_log import ThrottledLog
 
 KEY = "vigil:timers:leader"
@@ -34,7 +33,7 @@ EPOCH = Gauge("vigil_timer_leader_epoch", "Fencing epoch of the current leadersh
 
 
 def identity() -> str:
-    return f"{os.environ.get('POD_NAME') or socket.gethostname()}/{os.getpid()}"
+    return runtime.process_identity()
 
 
 def publish(*, backend: str, epoch: int, since: datetime, extra: dict[str, Any] | None = None) -> None:

@@ -18,6 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
+from app import runtime
 from app.jobs import schedule
 from app.jobs.registry import Job, cron_jobs, timer_jobs
 from app.scheduling import status
@@ -88,8 +89,7 @@ class TimerService:
         if not self.gate.is_leader():
             return  # leadership ended between scheduling and now
         now = utcnow()
-        slot = (schedule.floor_to_interval(now, job.interval_s) if job.kind == "timer"
-                else schedule.previous_fire_time(job.schedule, now))
+        slot = runtime.current_slot(job, now)
         with self.app.app_context():
             try:
                 run_job(job, slot=slot, trigger="timer" if job.kind == "timer" else "schedule",
