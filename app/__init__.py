@@ -129,9 +129,10 @@ def _init_redis(app: Flask, client: Any, key: str, embedded_host: str) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.web import account, api, auth, channels, cluster, dashboard, health, jobs, monitors, tokens
+    from app.web import account, api, auth, channels, cluster, dashboard, health, jobs, monitors, tokens, windows
+    from app.web import api_windows  # noqa: F401  (its routes join api.bp, so before api.bp registers)
 
-    for module in (health, auth, dashboard, monitors, channels, jobs, cluster, api, tokens, account):
+    for module in (health, auth, dashboard, monitors, channels, windows, jobs, cluster, api, tokens, account):
         app.register_blueprint(module.bp)
     from app.web import filters, hooks
 

@@ -202,11 +202,89 @@ def _switch(operation_id: str, summary: str) -> dict:
             "responses": {"200": _json(_MONITOR_REF, "The monitor as it is now"), **_NOT_FOUND, **_TOKEN_ONLY}}
 
 
+# Maintenance windows (app/web/api_windows.py): one-off (starts_at to ends_at) or recurring (a cron
+# expression read in `timezone`, each occurrence lasting duration_minutes). Reads need a login or a
+# token too; times are RFC 3339, with an offset or Z on the way in and in UTC (Z) on the way out.
+_WINDOW_KIND = {"type": "string", "enum": ["one_off", "recurring"]}
+_WINDOW_MINUTES = {"type": ["integer", "null"], "minimum": 1, "maximum": 10080}
+MAINTENANCE_WINDOW = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "name", "kind", "starts_at", "ends_at", "cron", "duration_minutes", "timezone",
+                 "all_monitors", "monitor_ids", "active_now", "active_until", "next_start", "created_at"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string", "maxLength": 100},
+        "kind": _WINDOW_KIND,
+        "starts_at": {**_NULLABLE_DATE_TIME, "description": "One-off windows: the start"},
+        "ends_at": {**_NULLABLE_DATE_TIME, "description": "One-off windows: the end (not covered)"},
+        "cron": {"type": ["string", "null"], "description": "Recurring windows: five fields, read in `timezone`"},
+        "duration_minutes": {**_WINDOW_MINUTES, "description": "Recurring windows: how long each occurrence lasts"},
+        "timezone": {"type": "string", "description": "An IANA name, such as Europe/Berlin"},
+        "all_monitors": {"type": "boolean"},
+        "monitor_ids": {**_IDS, "description": "Empty when all_monitors is true"},
+        "active_now": {"type": "boolean", "description": "Whether alerts for its monitors are held back now"},
+        "active_until": {**_NULLABLE_DATE_TIME, "description": "The end of the occurrence in force now"},
+        "next_start": {**_NULLABLE_DATE_TIME, "description": "The next start after now; null if none"},
+        "created_at": _DATE_TIME,
+    },
+}
+
+# POST needs name and either starts_at and ends_at, or cron and duration_minutes; a one-off
+# window lasts at most 31 days. Without `kind`, a POST is recurring when it has cron or
+# duration_minutes; a PATCH keeps the window's kind. Fields of the other kind are refused.
+MAINTENANCE_WINDOW_INPUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "kind": _WINDOW_KIND,
+        "starts_at": _NULLABLE_DATE_TIME,
+        "ends_at": _NULLABLE_DATE_TIME,
+        "cron": {"type": ["string", "null"], "maxLength": 100},
+        "duration_minutes": _WINDOW_MINUTES,
+        "timezone": {"type": "string", "default": "UTC"},
+        "all_monitors": {"type": "boolean", "default": False},
+        "monitor_ids": _IDS,
+    },
+}
+_WINDOW_REF = {"$ref": "#/components/schemas/MaintenanceWindow"}
+_WINDOW_INPUT_REF = {"$ref": "#/components/schemas/MaintenanceWindowInput"}
+_NO_WINDOW = {"404": _json(_ERROR_REF, "No such maintenance window")}
+_WINDOW_ID = [{"name": "window_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}]
+WINDOW_PATHS = {
+    "/api/v1/maintenance-windows": {
+        "get": {
+            "operationId": "listMaintenanceWindows", "summary": "Every maintenance window (needs a login or token)",
+            "responses": {"200": _json({"type": "object", "required": ["windows"], "properties": {
+                "windows": {"type": "array", "items": _WINDOW_REF}}}, "The windows, by name"), **_UNAUTHORIZED}},
+        "post": {
+            "operationId": "createMaintenanceWindow", "summary": "Add a maintenance window", "security": _TOKEN,
+            "requestBody": _body(_WINDOW_INPUT_REF, ["name"]),
+            "responses": {"201": {**_json(_WINDOW_REF, "The new window"), "headers": {
+                "Location": {"schema": {"type": "string"}, "description": "Its address in the API"}}},
+                **_TOKEN_ONLY}}},
+    "/api/v1/maintenance-windows/{window_id}": {
+        "get": {
+            "operationId": "getMaintenanceWindow", "summary": "One maintenance window", "parameters": _WINDOW_ID,
+            "responses": {"200": _json(_WINDOW_REF, "The window"), **_NO_WINDOW, **_UNAUTHORIZED}},
+        "patch": {
+            "operationId": "updateMaintenanceWindow", "summary": "Change some fields of a maintenance window",
+            "parameters": _WINDOW_ID, "security": _TOKEN, "requestBody": _body(_WINDOW_INPUT_REF),
+            "responses": {"200": _json(_WINDOW_REF, "The window as changed"), **_NO_WINDOW, **_TOKEN_ONLY}},
+        "delete": {
+            "operationId": "deleteMaintenanceWindow", "summary": "Delete a maintenance window",
+            "parameters": _WINDOW_ID, "security": _TOKEN,
+            "responses": {"204": {"description": "Deleted"}, **_NO_WINDOW, **_TOKEN_ONLY}}},
+}
+
+
 OPENAPI: dict = {
     "openapi": "3.1.0",
-    "info": {"title": "Vigil API", "version": "1.2.0",
-             "description": "Monitors, their status and notification logs, and notification channels. "
-                            "Channels and notification logs need a session or an API token, reads too; "
+    "info": {"title": "Vigil API", "version": "1.3.0",
+             "description": "Monitors, their status and notification logs, notification channels and "
+                            "maintenance windows. Channels, maintenance windows and notification logs need "
+                            "a session or an API token, reads too; "
                             "a channel's URL is never returned, only `url_redacted`. Other reads follow the server's VIGIL_PUBLIC_READS: "
                             "when on, anonymous callers get each monitor as MonitorPublic (no URL or "
                             "settings), signed-in callers (session or API token) the whole Monitor; "
@@ -280,6 +358,7 @@ OPENAPI: dict = {
             "responses": {"200": _json({"$ref": "#/components/schemas/ChannelTest"},
                                        "Whether the service took it; `error` says why not"),
                           **_NO_CHANNEL, **_TOKEN_ONLY}}},
+        **WINDOW_PATHS,
         "/api/v1/status": {"get": {
             "operationId": "getStatus", "summary": "State and uptime of every monitor",
             "responses": {"200": _json({"$ref": "#/components/schemas/Status"}, "The summary"),
@@ -288,7 +367,8 @@ OPENAPI: dict = {
     "components": {
         "schemas": {"Monitor": MONITOR, "MonitorPublic": MONITOR_PUBLIC, "MonitorInput": MONITOR_INPUT,
                     "Notification": NOTIFICATION, "Channel": CHANNEL, "ChannelInput": CHANNEL_INPUT,
-                    "ChannelTest": CHANNEL_TEST, "Status": STATUS, "Error": _ERROR},
+                    "ChannelTest": CHANNEL_TEST, "MaintenanceWindow": MAINTENANCE_WINDOW,
+                    "MaintenanceWindowInput": MAINTENANCE_WINDOW_INPUT, "Status": STATUS, "Error": _ERROR},
         "securitySchemes": {"apiToken": {"type": "http", "scheme": "bearer",
                                          "description": "A token from `vigil token create`"}},
     },
