@@ -168,6 +168,26 @@ BAD_FIELDS = [
     # keyword: optional, at most 200 characters, no control characters
     ("keyword", "k" * 201),
     ("keyword", "bell\x07"),
+    # checks in a row before down or up: a whole number from 1 to 20
+    ("down_after", "0"),
+    ("down_after", "21"),
+    ("down_after", "-1"),
+    ("down_after", "2.5"),
+    ("down_after", "abc"),
+    ("down_after", ""),
+    ("down_after", "9" * 400),
+    ("up_after", "0"),
+    ("up_after", "21"),
+    ("up_after", "one"),
+    ("up_after", ""),
+    # reminders: empty (none) or 5 to 1440 minutes
+    ("renotify_minutes", "4"),
+    ("renotify_minutes", "0"),
+    ("renotify_minutes", "1441"),
+    ("renotify_minutes", "-5"),
+    ("renotify_minutes", "30.5"),
+    ("renotify_minutes", "soon"),
+    ("renotify_minutes", "1" + "0" * 309),
 ]
 
 
@@ -230,8 +250,12 @@ def test_limits_themselves_are_accepted(app, admin_client):
     monitor_id = create_monitor(
         admin_client, name="n" * 100, url="http://example.com/" + "a" * (2048 - len("http://example.com/")),
         keyword="k" * 200, timeout_seconds="60", expected_status_min="100", expected_status_max="599",
-        interval_minutes="60", method="HEAD")
+        interval_minutes="60", method="HEAD", down_after="20", up_after="20", renotify_minutes="1440")
     row = monitor_by_id(app, monitor_id)
+    assert (row["down_after"], row["up_after"], row["renotify_minutes"]) == (20, 20, 1440)
+    low = monitor_by_id(app, create_monitor(admin_client, name="low", down_after="1", up_after="1",
+                                            renotify_minutes="5", notify_recovery=""))
+    assert (low["down_after"], low["up_after"], low["renotify_minutes"], low["notify_recovery"]) == (1, 1, 5, False)
     assert (len(row["name"]), len(row["url"]), len(row["keyword"])) == (100, 2048, 200)
     assert (row["timeout_seconds"], row["expected_status_min"], row["expected_status_max"]) == (60, 100, 599)
     assert (row["interval_minutes"], row["method"]) == (60, "HEAD")

@@ -166,3 +166,32 @@ def test_anonymous_monitor_api_matches_the_openapi_document(client, seeded):
     full = client.get(f"/api/v1/monitors/{seeded}").get_json()
     assert_valid(full, response_schema("/api/v1/monitors/{monitor_id}"))
     assert full["url"] == URL
+
+
+def test_anonymous_visitors_get_no_channel_notification_log_or_alert_settings(app, client, seeded):
+    """Channels (their URLs hold secrets) and the notification log are never public; the
+    monitor's alert settings stay out of the public view, as its other settings do."""
+    from app.alerts import channel_service
+    from app.extensions import db
+    from app.models import Channel, Monitor, Notification
+
+    with app.app_context():
+        channel = channel_service.save(Channel(), name=f"pager-{SECRET}", url=f"json://127.0.0.1:9/?t={SECRET}",
+                                       is_default=False)
+        db.session.get(Monitor, seeded).channels = [channel]
+        db.session.add(Notification(monitor_id=seeded, channel_id=channel.id, event="down", idempotency_key="k",
+                                    title="t", body=URL, status="failed", last_error=f"refused: {SECRET}"))
+        db.session.commit()
+        channel_id = channel.id
+    for path in ("/channels/", "/channels/new", f"/channels/{channel_id}/edit"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
+    for path in ("/api/v1/channels", f"/api/v1/channels/{channel_id}", f"/api/v1/monitors/{seeded}/notifications"):
+        response = client.get(path)
+        assert response.status_code == 401, path
+        assert_nothing_private(response)
+    for path in anonymous_reads(seeded):
+        response = client.get(path)
+        assert_nothing_private(response)
+        assert "pager-" not in response.get_data(as_text=True) and "Down after" not in response.get_data(as_text=True)
+    assert not {"down_after", "channel_ids", "notify_recovery"} & set(client.get(f"/api/v1/monitors/{seeded}").get_json())
