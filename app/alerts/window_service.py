@@ -260,6 +260,14 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
+def _last_start(window: MaintenanceWindow, at: datetime) -> datetime:
+    """The latest start of recurring `window` at or before `at` (naive UTC), as is_active reckons it."""
+    from croniter import croniter
+
+    started = croniter(window.cron, local_time(at, ZoneInfo(window.timezone)) + timedelta(microseconds=1))
+    return _utc(started.get_prev(datetime))
+
+
 def next_start(window: MaintenanceWindow, now: datetime | None = None) -> datetime | None:
     """The next time (naive UTC) after `now` that `window` starts, or None if it never will."""
     now = now or utcnow()
@@ -268,9 +276,16 @@ def next_start(window: MaintenanceWindow, now: datetime | None = None) -> dateti
     from croniter import croniter
 
     try:
-        return _utc(croniter(window.cron, local_time(now, ZoneInfo(window.timezone))).get_next(datetime))
+        schedule = croniter(window.cron, local_time(now, ZoneInfo(window.timezone)))
+        for _ in range(3):
+            start = _utc(schedule.get_next(datetime))
+            # On the night the clocks go back, get_next names the repeated wall-clock time
+            # twice; is_active (and so check-monitors) starts the window at the first only.
+            if _last_start(window, start) == start:
+                return start
     except (ValueError, KeyError):  # a row no longer valid (not written by save): show no date
-        return None
+        pass
+    return None
 
 
 def current_end(window: MaintenanceWindow, now: datetime | None = None) -> datetime | None:
@@ -280,10 +295,7 @@ def current_end(window: MaintenanceWindow, now: datetime | None = None) -> datet
         return None
     if window.cron is None:
         return window.ends_at
-    from croniter import croniter
-
-    started = croniter(window.cron, local_time(now, ZoneInfo(window.timezone)) + timedelta(microseconds=1))
-    return _utc(started.get_prev(datetime)) + timedelta(minutes=window.duration_minutes or 0)
+    return _last_start(window, now) + timedelta(minutes=window.duration_minutes or 0)
 
 
 def active_now(now: datetime | None = None) -> list[MaintenanceWindow]:
