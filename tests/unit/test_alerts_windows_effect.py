@@ -149,3 +149,39 @@ def test_a_window_edited_to_end_lets_the_next_down_through(app, http_server, web
         run_check_monitors(slot + timedelta(minutes=2))
         assert [d.title for d in webhook.deliveries] == ["DOWN: flip"]
         assert [i.in_maintenance for i in incidents(monitor.id)] == [True, False]
+
+
+FALL_BACK_BUG = ("app/alerts/windows.is_active, on the night the clocks go back: croniter's get_prev from inside "
+                 "the repeated hour returns the day before, so a 60-minute 02:30 window covers 00:30-01:00 and "
+                 "02:00-02:30 UTC instead of 00:30-01:30 (a fix is proposed in the helper's report)")
+
+
+@pytest.mark.parametrize("night", ["2026-03-29", pytest.param("2026-10-25", marks=pytest.mark.xfail(
+    strict=True, reason=FALL_BACK_BUG))], ids=["spring-forward", "fall-back"])
+def test_the_shown_next_start_and_end_agree_with_the_rule_across_a_dst_change(app, night):
+    """What the list shows (next start, "until") is what check-monitors applies (is_active),
+    minute by minute over two days around a Berlin DST change, for a daily 02:30 window: the
+    skipped 02:30 starts at 03:00, and the repeated one starts the window once, not twice."""
+    from app.alerts import window_service
+    from app.alerts.windows import is_active
+    from app.models import MaintenanceWindow
+
+    with app.app_context():
+        window = window_service.save(MaintenanceWindow(), {
+            "name": "nightly", "kind": "recurring", "cron": "30 2 * * *", "duration_minutes": 60,
+            "timezone": "Europe/Berlin", "all_monitors": True})
+        first = datetime.fromisoformat(night) - timedelta(days=1)
+        minutes = [first + timedelta(minutes=m) for m in range(3 * 24 * 60)]
+        active = {m: is_active(window, m) for m in minutes}
+        starts = [m for m in minutes[1:] if active[m] and not active[m - timedelta(minutes=1)]]
+        assert len(starts) == 3  # one a day, the night of the change included
+        for start in starts:
+            assert window_service.next_start(window, start - timedelta(minutes=1)) == start
+            assert window_service.current_end(window, start) == start + timedelta(minutes=60)
+        for moment in minutes[::7]:
+            upcoming = [s for s in starts if s > moment]
+            if upcoming:
+                assert window_service.next_start(window, moment) == upcoming[0], moment
+            end = window_service.current_end(window, moment)
+            assert (end is not None) == active[moment], moment
+            assert end is None or all(active[m] for m in minutes if moment <= m < end), moment
