@@ -37,7 +37,7 @@ RELEASE = "vigil"
 HELMS = ("helm", "helm3")  # Helm 4 (the default everywhere) and Helm 3
 # Fixed credentials, for comparing two renders: otherwise each generates its own.
 FIXED_SECRETS = {"secretKey": "k" * 40, "adminPassword": "admin-password", "mysql.auth.password": "db-password",
-                 "metrics.token": "m" * 40}
+                 "metrics.token": "m" * 40, "channelKeys": "c" * 43 + "="}
 
 
 @functools.lru_cache(maxsize=1)

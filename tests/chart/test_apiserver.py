@@ -182,12 +182,14 @@ def test_zero_values_install_works_and_upgrade_keeps_the_generated_secrets(contr
                                                          "redis://vigil-redis-coordination:6379/0")
     assert len(first["SECRET_KEY"]) >= 32 and len(first["VIGIL_ADMIN_PASSWORD"]) >= 16
     assert len(first["VIGIL_METRICS_TOKEN"]) >= 32, "Prometheus' token, kept below like the others"
+    assert len(first["VIGIL_CHANNEL_KEYS"]) == 44, "a Fernet key; a new one would make saved channels unreadable"
 
     helm("upgrade", "vigil", str(CHART))
     assert secrets() == first and annotations()["checksum/secret"] == first_annotations["checksum/secret"]
     helm("upgrade", "vigil", str(CHART), "--set", "config.historyDays=7")
     second, second_annotations = secrets(), annotations()
-    assert second == first, "SECRET_KEY, the admin password, the metrics token and the database password survive upgrades"
+    assert second == first, ("SECRET_KEY, the admin password, the metrics token, the channel key and the database "
+                             "password survive upgrades")
     assert second_annotations["checksum/secret"] == first_annotations["checksum/secret"]
     assert second_annotations["checksum/config"] != first_annotations["checksum/config"]
     assert core.read_namespaced_persistent_volume_claim("vigil-mysql", namespace).metadata.uid == claim.metadata.uid

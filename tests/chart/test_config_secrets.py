@@ -96,6 +96,7 @@ def test_existing_secret_replaces_the_chart_secret_everywhere():
     ({"adminPassword": "pw"}, "adminPassword is set but existingSecret"),
     ({"externalRedis.cacheUrl": "redis://c"}, "externalRedis is set but existingSecret"),
     ({"metrics.token": "t" * 32}, "metrics.token is set but existingSecret"),
+    ({"channelKeys": "c" * 43 + "="}, "channelKeys is set but existingSecret"),
 ])
 def test_existing_secret_refuses_values_it_would_ignore(values, message):
     assert message in render_error(EXISTING, values)
@@ -105,3 +106,14 @@ def test_values_yaml_holds_no_credentials():
     text = Path(REPO / "charts" / "vigil" / "values.yaml").read_text()
     for key in ("secretKey", "adminPassword", "url", "cacheUrl", "coordinationUrl", "password", "token"):
         assert re.search(rf"^\s*{key}: \"\"$", text, flags=re.M), key
+
+
+def test_the_generated_channel_key_is_a_fernet_key_the_app_accepts():
+    from app.config import _fernet_keys
+
+    key = secret_data(render(PROD))["VIGIL_CHANNEL_KEYS"]
+    assert _fernet_keys(key) == (key,)
+    again = secret_data(render(PROD, {"config.historyDays": 31}))["VIGIL_CHANNEL_KEYS"]
+    assert again != key  # generated per render here; kept across upgrades by lookup (test_apiserver)
+    given = "g" * 43 + "="
+    assert secret_data(render(PROD, {"channelKeys": given}))["VIGIL_CHANNEL_KEYS"] == given

@@ -12,7 +12,9 @@ from tests.chart.chart import PROD, find, one, render
 @pytest.mark.parametrize("release", ["vigil", "monitoring"])
 def test_cronjob_names_match_the_apps_rule(release):
     objects = render(PROD, release=release)
-    prefix = one(objects, "ConfigMap")["data"]["VIGIL_CRONJOB_PREFIX"]
+    web = one(objects, "Deployment", "vigil" if release == "vigil" else f"{release}-vigil")
+    configmap = web["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"]
+    prefix = one(objects, "ConfigMap", configmap)["data"]["VIGIL_CRONJOB_PREFIX"]
     cronjobs = find(objects, "CronJob")
     assert cronjobs
     for cronjob in cronjobs:
