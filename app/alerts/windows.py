@@ -4,7 +4,8 @@ A one-off window runs from starts_at to ends_at (UTC). A recurring one starts at
 time its five-field cron expression (croniter) names in its time zone (zoneinfo) and
 lasts duration_minutes; the cron fields are read as wall-clock time in that zone, so a
 window "0 2 * * *" in Europe/Berlin starts at 02:00 local time on both sides of a DST
-change (on the night the clocks skip 02:00, croniter moves it to the next existing time).
+change. The two nights of a change are in `starts_between`: once, never twice, never
+not at all. `is_active` and `next_start` (what the UI shows) both come from it.
 """
 from __future__ import annotations
 
@@ -34,19 +35,50 @@ def validate_timezone(name: str) -> ZoneInfo:
 
 
 def is_active(window: MaintenanceWindow, at: datetime) -> bool:
-    """Whether `window` covers `at` (naive UTC)."""
+    """Whether `window` covers `at` (naive UTC): a start in (at - duration, at]."""
     if window.cron is None:
         return (window.starts_at is not None and window.ends_at is not None
                 and window.starts_at <= at < window.ends_at)
-    from croniter import croniter
+    duration = timedelta(minutes=window.duration_minutes or 0)
+    tick = timedelta(microseconds=1)
+    return bool(starts_between(window, at - duration + tick, at + tick))
+
+
+def starts_between(window: MaintenanceWindow, since: datetime, until: datetime) -> list[datetime]:
+    """The starts (naive UTC) of recurring `window` in [since, until), in order.
+
+    The cron fields match wall-clock times in the window's zone (croniter on naive times:
+    pure wall-clock arithmetic), each turned into UTC the way PEP 495 reads a wall time
+    with fold=0: a repeated time (the night the clocks go back) starts the window once,
+    at its first occurrence; a skipped time (the night they go forward) starts it that
+    much later, as if the clock had not jumped yet (02:30 in Berlin becomes 03:30 CEST).
+    """
+    from croniter import croniter  # here, not at the top: job pods import this module
 
     zone = ZoneInfo(window.timezone)
-    moment = at.replace(tzinfo=timezone.utc).astimezone(zone)
-    # The latest start at or before `at`: croniter.get_prev from just after `at`.
-    last_start = croniter(window.cron, moment + timedelta(microseconds=1)).get_prev(datetime)
-    # In UTC: two times of one zone subtract as wall-clock times, wrong across a DST change.
-    elapsed = at.replace(tzinfo=timezone.utc) - last_start.astimezone(timezone.utc)
-    return elapsed < timedelta(minutes=window.duration_minutes or 0)
+    margin = timedelta(hours=3)  # wider than any DST shift
+
+    def wall(moment: datetime) -> datetime:
+        return moment.replace(tzinfo=timezone.utc).astimezone(zone).replace(tzinfo=None)
+
+    found = []
+    walls = croniter(window.cron, wall(since) - margin)
+    while (local := walls.get_next(datetime)) < wall(until) + margin:
+        start = local.replace(tzinfo=zone, fold=0).astimezone(timezone.utc).replace(tzinfo=None)
+        if since <= start < until:
+            found.append(start)
+    return sorted(set(found))
+
+
+def next_start(window: MaintenanceWindow, after: datetime) -> datetime | None:
+    """The first start of `window` after `after` (naive UTC), looking up to a year ahead."""
+    if window.cron is None:
+        return window.starts_at if window.starts_at and window.starts_at > after else None
+    for days in (2, 40, 370):
+        starts = starts_between(window, after + timedelta(microseconds=1), after + timedelta(days=days))
+        if starts:
+            return starts[0]
+    return None
 
 
 def monitors_in_maintenance(monitor_ids: list[int], at: datetime) -> set[int]:

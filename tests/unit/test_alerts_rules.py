@@ -125,3 +125,21 @@ def test_idempotency_keys_are_stable_and_distinct_per_event_and_channel():
             for kind, seq in (("down", 0), ("up", 0), ("reminder", 1), ("reminder", 2)) for channel in (1, 2)}
     assert len(keys) == 8
     assert idempotency_key(event("down"), 1) == idempotency_key(event("down"), 1) == "vigil-7-down-1"
+
+
+@pytest.mark.parametrize("night", ["2026-03-29", "2026-10-25"], ids=["spring-forward", "fall-back"])
+def test_a_daily_window_opens_once_a_night_for_its_duration_across_both_dst_nights(night):
+    """02:30 in Berlin is skipped on the spring night and repeated on the autumn night: the
+    window still opens exactly once each night and covers exactly its 60 minutes."""
+    from datetime import timedelta
+
+    from app.alerts.windows import is_active, next_start
+
+    window = Window(cron="30 2 * * *", duration_minutes=60, timezone="Europe/Berlin")
+    first = utc(night) - timedelta(days=1)
+    minutes = [first + timedelta(minutes=m) for m in range(3 * 24 * 60)]
+    active = {m: is_active(window, m) for m in minutes}
+    starts = [m for m in minutes[1:] if active[m] and not active[m - timedelta(minutes=1)]]
+    assert len(starts) == 3 and sum(active.values()) == 3 * 60, starts
+    for start in starts:
+        assert next_start(window, start - timedelta(minutes=1)) == start
