@@ -27,6 +27,10 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
+# At the top, unlike app/alerts/windows.py (which job pods import): only the web process imports
+# this module, and croniter's first import runs a subprocess (platform.architecture), better at
+# start-up than inside a request.
+from croniter import croniter
 from flask import abort
 from sqlalchemy.exc import IntegrityError
 
@@ -206,8 +210,6 @@ def _span(starts: datetime, ends: datetime) -> None:
 
 
 def _cron(value: Any, zone: ZoneInfo | None) -> str:
-    from croniter import croniter  # here, not at the top: as in app/alerts/windows.py
-
     expression = " ".join(value.split()) if isinstance(value, str) else ""
     if not expression:
         raise ValueError("Enter a cron expression of five fields, e.g. 0 2 * * 0 (Sundays at 02:00).")
@@ -262,8 +264,6 @@ def _utc(moment: datetime) -> datetime:
 
 def _last_start(window: MaintenanceWindow, at: datetime) -> datetime:
     """The latest start of recurring `window` at or before `at` (naive UTC), as is_active reckons it."""
-    from croniter import croniter
-
     started = croniter(window.cron, local_time(at, ZoneInfo(window.timezone)) + timedelta(microseconds=1))
     return _utc(started.get_prev(datetime))
 
@@ -273,8 +273,6 @@ def next_start(window: MaintenanceWindow, now: datetime | None = None) -> dateti
     now = now or utcnow()
     if window.cron is None:
         return window.starts_at if window.starts_at is not None and window.starts_at > now else None
-    from croniter import croniter
-
     try:
         schedule = croniter(window.cron, local_time(now, ZoneInfo(window.timezone)))
         for _ in range(3):
