@@ -16,8 +16,9 @@ Guarantees:
 - A window covers all monitors, or at least one chosen monitor, each of which exists when
   the window is saved (a monitor deleted later simply drops out of it).
 - The display helpers (``active_now``, ``upcoming``, ``next_start``, ``current_end``) agree
-  with app/alerts/windows.is_active, the rule check-monitors applies; the next start of
-  a recurring window is croniter's get_next in the window's own time zone.
+  with app/alerts/windows.is_active, the rule check-monitors applies: the starts of a
+  recurring window come from windows.starts_between (its cron read as wall-clock time in
+  its own zone), on the nights of a DST change too.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from croniter import croniter
 from flask import abort
 from sqlalchemy.exc import IntegrityError
 
+from app.alerts import windows
 from app.alerts.windows import MAX_DURATION_MINUTES, is_active, validate_cron, validate_timezone
 from app.extensions import db
 from app.models import MaintenanceWindow, Monitor, utcnow
@@ -258,32 +260,13 @@ def local_time(moment: datetime, zone) -> datetime:
     return moment.replace(tzinfo=timezone.utc).astimezone(zone)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def _last_start(window: MaintenanceWindow, at: datetime) -> datetime:
-    """The latest start of recurring `window` at or before `at` (naive UTC), as is_active reckons it."""
-    started = croniter(window.cron, local_time(at, ZoneInfo(window.timezone)) + timedelta(microseconds=1))
-    return _utc(started.get_prev(datetime))
-
-
 def next_start(window: MaintenanceWindow, now: datetime | None = None) -> datetime | None:
-    """The next time (naive UTC) after `now` that `window` starts, or None if it never will."""
-    now = now or utcnow()
-    if window.cron is None:
-        return window.starts_at if window.starts_at is not None and window.starts_at > now else None
+    """The next time (naive UTC) after `now` that `window` starts, or None if it never will
+    (windows.next_start: the starts is_active itself counts, on DST nights too)."""
     try:
-        schedule = croniter(window.cron, local_time(now, ZoneInfo(window.timezone)))
-        for _ in range(3):
-            start = _utc(schedule.get_next(datetime))
-            # On the night the clocks go back, get_next names the repeated wall-clock time
-            # twice; is_active (and so check-monitors) starts the window at the first only.
-            if _last_start(window, start) == start:
-                return start
+        return windows.next_start(window, now or utcnow())
     except (ValueError, KeyError):  # a row no longer valid (not written by save): show no date
-        pass
-    return None
+        return None
 
 
 def current_end(window: MaintenanceWindow, now: datetime | None = None) -> datetime | None:
@@ -293,7 +276,8 @@ def current_end(window: MaintenanceWindow, now: datetime | None = None) -> datet
         return None
     if window.cron is None:
         return window.ends_at
-    return _last_start(window, now) + timedelta(minutes=window.duration_minutes or 0)
+    duration, tick = timedelta(minutes=window.duration_minutes or 0), timedelta(microseconds=1)
+    return windows.starts_between(window, now - duration + tick, now + tick)[-1] + duration
 
 
 def active_now(now: datetime | None = None) -> list[MaintenanceWindow]:

@@ -151,13 +151,7 @@ def test_a_window_edited_to_end_lets_the_next_down_through(app, http_server, web
         assert [i.in_maintenance for i in incidents(monitor.id)] == [True, False]
 
 
-FALL_BACK_BUG = ("app/alerts/windows.is_active, on the night the clocks go back: croniter's get_prev from inside "
-                 "the repeated hour returns the day before, so a 60-minute 02:30 window covers 00:30-01:00 and "
-                 "02:00-02:30 UTC instead of 00:30-01:30 (a fix is proposed in the helper's report)")
-
-
-@pytest.mark.parametrize("night", ["2026-03-29", pytest.param("2026-10-25", marks=pytest.mark.xfail(
-    strict=True, reason=FALL_BACK_BUG))], ids=["spring-forward", "fall-back"])
+@pytest.mark.parametrize("night", ["2026-03-29", "2026-10-25"], ids=["spring-forward", "fall-back"])
 def test_the_shown_next_start_and_end_agree_with_the_rule_across_a_dst_change(app, night):
     """What the list shows (next start, "until") is what check-monitors applies (is_active),
     minute by minute over two days around a Berlin DST change, for a daily 02:30 window: the
