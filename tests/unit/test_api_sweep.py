@@ -31,8 +31,12 @@ from testkit.bodies import hostile_json, send
 SWEEP = settings(max_examples=600, deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 VALID = {"name": "sweep", "url": "http://127.0.0.1:9/health"}
-# Loopback, discard port: a test message is refused at once, and nothing leaves the machine.
-VALID_CHANNEL = {"name": "sweep", "url": "json://127.0.0.1:9/hook"}
+# A valid body for each collection with items, so every path parameter has an id that exists.
+# The channel is on loopback's discard port: a test message is refused at once.
+VALID_ITEMS = {"/api/v1/monitors": VALID,
+               "/api/v1/channels": {"name": "sweep", "url": "json://127.0.0.1:9/hook"},
+               "/api/v1/maintenance-windows": {"name": "sweep", "cron": "0 2 * * 0", "duration_minutes": 60,
+                                               "timezone": "UTC", "all_monitors": True}}
 
 
 def from_schema(schema: dict, document: dict) -> st.SearchStrategy:
@@ -101,7 +105,7 @@ def served(app, admin_client):
     registry = Registry().with_resource("urn:served", Resource.from_contents(document, default_specification=DRAFT202012))
     client = app.test_client()
     auth = {"Authorization": f"Bearer {token}"}
-    for path, body in (("/api/v1/monitors", VALID), ("/api/v1/channels", VALID_CHANNEL)):
+    for path, body in VALID_ITEMS.items():
         created = send(client, "POST", path, json.dumps(body).encode(), content_type="application/json", headers=auth)
         assert created.status_code == 201, created.get_json()
     return document, registry, client, auth
@@ -161,12 +165,17 @@ def test_every_operation_with_any_body_never_5xx_and_answers_as_documented(app, 
         [template] = [t for t, pattern in templates.items() if pattern.fullmatch(path)]
         return template
 
-    def existing_id(collection: str, valid: dict) -> int:
-        """An id of a monitor or channel, made anew if the sweep deleted them all."""
-        items = client.get(f"/api/v1/{collection}", headers=auth).get_json()[collection]
+    # Each path parameter and the collection its ids come from ("channel_id": "/api/v1/channels").
+    collections = {name: path.split("/{" + name + "}")[0] for path in document["paths"]
+                   for name in re.findall(r"\{(\w+)\}", path)}
+    assert set(collections.values()) <= set(VALID_ITEMS), collections
+
+    def existing_id(collection: str) -> int:
+        """An id of an item of `collection`, made anew if the sweep deleted them all."""
+        [items] = client.get(collection, headers=auth).get_json().values()
         if items:
             return items[0]["id"]
-        return send(client, "POST", f"/api/v1/{collection}", json.dumps(valid).encode(),
+        return send(client, "POST", collection, json.dumps(VALID_ITEMS[collection]).encode(),
                     content_type="application/json", headers=auth).get_json()["id"]
 
     seen = set()
@@ -174,7 +183,7 @@ def test_every_operation_with_any_body_never_5xx_and_answers_as_documented(app, 
     @SWEEP
     @given(data=st.data())
     def check(data):
-        existing = {"monitor_id": existing_id("monitors", VALID), "channel_id": existing_id("channels", VALID_CHANNEL)}
+        existing = {name: existing_id(collection) for name, collection in collections.items()}
         path, method, body, content_type, chunked = data.draw(request_for(document, limit, existing))
         response = send(client, method.upper(), path, body, content_type=content_type, chunked=chunked, headers=auth)
         seen.add((method, template_of(path), response.status_code))
