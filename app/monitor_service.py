@@ -20,6 +20,7 @@ from app import first_check
 from app.dashboard import invalidate_summary
 from app.extensions import db
 from app.models import Channel, CheckResult, Notification, Incident, Monitor, failed_checks_sum, utcnow
+from app.models.alerting import window_monitors
 from app.models.monitor import name_key
 from app.monitoring.stats import percentile, uptime_percent
 
@@ -117,6 +118,7 @@ def delete(monitor: Monitor) -> None:
     # Bulk deletes first: MySQL's ON DELETE CASCADE does it too, SQLite only with a pragma.
     db.session.execute(sa.delete(CheckResult).where(CheckResult.monitor_id == monitor.id))
     db.session.execute(sa.delete(Notification).where(Notification.monitor_id == monitor.id))
+    db.session.execute(sa.delete(window_monitors).where(window_monitors.c.monitor_id == monitor.id))
     db.session.execute(sa.delete(Incident).where(Incident.monitor_id == monitor.id))
     db.session.delete(monitor)
     db.session.commit()

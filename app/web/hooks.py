@@ -6,8 +6,9 @@ Who reads what:
 - anonymous with VIGIL_PUBLIC_READS on: a read-only view, GET only, of the endpoints in
   PUBLIC_READS (the dashboard, a monitor's page, the API's reads), and those views show
   names, states, uptime and latency only: never a monitor's URL (it may carry a token in
-  its query string), method, keyword, check errors or incident causes, and never the jobs
-  or cluster pages (run history, pod names and process ids). Every other GET sends the
+  its query string), method, keyword, check errors or incident causes, nor its alert
+  settings and channels, and never the jobs or cluster pages (run history, pod names and
+  process ids), the channels (their URLs hold secrets) or a notification log. Every other GET sends the
   visitor to the login page, so a new page is private until it is added to PUBLIC_READS;
 - anonymous with VIGIL_PUBLIC_READS off: only ALWAYS_PUBLIC.
 Writes (POST and the like) are left to their views, which all require a login (and a CSRF

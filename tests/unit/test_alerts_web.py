@@ -389,3 +389,28 @@ def test_a_monitor_that_starts_being_checked_asks_for_its_first_check_at_once(ap
     assert len(asked) == 2
     post_form(admin_client, f"/monitors/{paused}/edit", {**VALID_MONITOR, "name": "Paused"})
     assert len(asked) == 3
+
+
+def test_deleting_leaves_no_link_behind_even_on_sqlite(app, admin_client):
+    """SQLite enforces no ON DELETE CASCADE here: a channel that later reuses a deleted
+    channel's id must not inherit its monitors."""
+    first = add_channel(admin_client)
+    monitor_id = add_monitor(admin_client, channel_ids=str(first))
+    post_form(admin_client, f"/channels/{first}/delete", {})
+    again = add_channel(admin_client, name="Newcomer", url="json://127.0.0.1:9/new", is_default="")
+    assert again == first  # the id was reused: the case this test is about
+    assert "Newcomer" not in admin_client.get(f"/monitors/{monitor_id}").get_data(as_text=True)
+    assert alerting_rows(app)[2] == []
+
+
+def test_deleting_a_monitor_takes_it_out_of_maintenance_windows(app, admin_client):
+    from app.extensions import db
+    from app.models.alerting import window_monitors
+
+    monitor_id = add_monitor(admin_client)
+    window = {"name": "Restart", "kind": "recurring", "cron": "0 2 * * 0", "duration_minutes": "60",
+              "timezone": "UTC", "monitor_ids": str(monitor_id)}
+    assert post_form(admin_client, "/maintenance/new", window).status_code == 302
+    post_form(admin_client, f"/monitors/{monitor_id}/delete", {})
+    with app.app_context():
+        assert db.session.execute(sa.select(window_monitors)).all() == []
