@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
-import sqlalchemy as sa
 
 from testkit.alerts import WebhookReceiver
 from testkit.openapi import assert_valid, response_schema
+from tests.unit.alerts_pages import SECRET, SECRET_URL
+from tests.unit.alerts_pages import alerting_rows as rows
 
-SECRET = "tok3n-S3CRET-9f8e7d"
-SECRET_URL = f"json://ops:{SECRET}@127.0.0.1:9/hook?token={SECRET}"  # loopback, discard port
 CHANNELS, CHANNEL = "/api/v1/channels", "/api/v1/channels/{channel_id}"
 MONITORS, MONITOR = "/api/v1/monitors", "/api/v1/monitors/{monitor_id}"
 
@@ -34,17 +33,6 @@ def webhook():
     receiver = WebhookReceiver()
     yield receiver
     receiver.close()
-
-
-def rows(app) -> list:
-    """Channels, monitors and which monitor notifies which channel."""
-    from app.extensions import db
-    from app.models import Channel, Monitor
-    from app.models.alerting import monitor_channels
-
-    with app.app_context():
-        return [db.session.execute(sa.select(table).order_by(*table.primary_key.columns)).all()
-                for table in (Channel.__table__, Monitor.__table__, monitor_channels)]
 
 
 def answer(response, status: int, path: str, method: str) -> dict | None:
