@@ -15,6 +15,10 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import sqlalchemy as sa
+
+from testkit.monitors import make_monitor
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -155,3 +159,33 @@ class FlipTargets:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+# --- rows, inside an app context ------------------------------------------------------------
+
+def add_channel(name: str, url: str, *, default: bool = False):
+    """A saved channel (through channel_service: validated and encrypted like the UI's)."""
+    from app.alerts import channel_service
+    from app.models import Channel
+
+    return channel_service.save(Channel(), name=name, url=url, is_default=default)
+
+
+def add_monitor(name: str, url: str, channels, **fields):
+    """A saved monitor (testkit.monitors.make_monitor) sending to `channels`."""
+    from app.extensions import db
+
+    monitor = make_monitor(name, url, **fields)
+    monitor.channels = list(channels)
+    db.session.add(monitor)
+    db.session.commit()
+    return monitor
+
+
+def notifications():
+    """Every outbox row, oldest first, read afresh."""
+    from app.extensions import db
+    from app.models import Notification
+
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(Notification).order_by(Notification.id)))

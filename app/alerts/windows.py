@@ -30,7 +30,7 @@ def validate_cron(expression: str) -> None:
 def validate_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory such as "Europe"
         raise ValueError(f"Unknown time zone {name[:64]!r}: use an IANA name such as Europe/Berlin or UTC.") from None
 
 

@@ -12,8 +12,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from testkit.alerts import SmtpReceiver, WebhookReceiver
-from testkit.monitors import make_monitor
+from testkit.alerts import SmtpReceiver, WebhookReceiver, add_channel, add_monitor, notifications
 from testkit.probing import next_slot, run_check_monitors
 
 
@@ -29,31 +28,6 @@ def smtp():
     receiver = SmtpReceiver()
     yield receiver
     receiver.close()
-
-
-def add_channel(name: str, url: str, *, default: bool = False):
-    from app.alerts import channel_service
-    from app.models import Channel
-
-    return channel_service.save(Channel(), name=name, url=url, is_default=default)
-
-
-def add_monitor(name: str, url: str, channels, **fields):
-    from app.extensions import db
-
-    monitor = make_monitor(name, url, **fields)
-    monitor.channels = list(channels)
-    db.session.add(monitor)
-    db.session.commit()
-    return monitor
-
-
-def notifications():
-    from app.extensions import db
-    from app.models import Notification
-
-    db.session.expire_all()
-    return list(db.session.scalars(sa.select(Notification).order_by(Notification.id)))
 
 
 def test_down_after_two_failures_then_up_reaches_email_and_webhook_once(app, http_server, webhook, smtp):

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from testkit.alerts import WebhookReceiver
 from testkit.probing import next_slot, run_check_monitors
-from tests.unit.test_alerts_delivery import add_channel, add_monitor, notifications
+from testkit.alerts import add_channel, add_monitor, notifications
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
