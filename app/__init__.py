@@ -19,11 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, web: bool = True) -> 
     """Build the app. ``web=False`` (the job entrypoint) skips blueprints and their
     imports, so a CronJob pod reaches its job body sooner."""
     app = Flask(__name__, instance_path=os.environ.get("VIGIL_INSTANCE_PATH") or None)
-    settings = vigil_config.load(instance_path=app.instance_path)
-    settings.update(config or {})
-    if config and "SQLALCHEMY_DATABASE_URI" in config and "SQLALCHEMY_ENGINE_OPTIONS" not in config:
-        settings["SQLALCHEMY_ENGINE_OPTIONS"] = vigil_config.engine_options(
-            config["SQLALCHEMY_DATABASE_URI"])
+    settings = vigil_config.load(instance_path=app.instance_path, overrides=config)
     app.config.update(settings)
     app.config["TESTING"] = app.config.get("TESTING") or settings["VIGIL_ENV"] == "testing"
 

@@ -195,8 +195,13 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-def load(environ: Mapping[str, str] | None = None, *, instance_path: str) -> dict[str, Any]:
-    """Read every setting from `environ`; raise ConfigError with a readable message."""
+def load(environ: Mapping[str, str] | None = None, *, instance_path: str,
+         overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Read every setting from `environ`; raise ConfigError with a readable message.
+
+    `overrides` (already parsed values, by config key) are applied before the rules that
+    derive defaults from other settings (so VIGIL_ENV=testing given here turns off what
+    testing turns off) and again after them (so an explicit value always wins)."""
     environ = os.environ if environ is None else environ
     config: dict[str, Any] = {}
     for setting in SETTINGS:
@@ -208,7 +213,9 @@ def load(environ: Mapping[str, str] | None = None, *, instance_path: str) -> dic
             config[setting.key] = setting.parse(raw)
         except ValueError as exc:
             raise ConfigError(f"{setting.env}: {exc}") from None
+    config.update(overrides or {})
     _apply_environment_rules(config, instance_path)
+    config.update(overrides or {})
     return config
 
 

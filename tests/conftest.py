@@ -27,10 +27,8 @@ def make_app(tmp_path: Path, **overrides):
     from app import create_app
 
     os.environ["VIGIL_INSTANCE_PATH"] = str(tmp_path / "instance")
-    # VIGIL_CHECK_ON_SAVE is named: its default follows VIGIL_ENV as the environment sets it,
-    # before these overrides apply, and unit tests decide themselves when checks run.
     config = {"VIGIL_ENV": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'vigil.db'}",
-              "VIGIL_ADMIN_PASSWORD": ADMIN_PASSWORD, "VIGIL_CHECK_ON_SAVE": False}
+              "VIGIL_ADMIN_PASSWORD": ADMIN_PASSWORD}
     config.update(overrides)
     app = create_app(config)
     with app.app_context():

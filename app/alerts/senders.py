@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# A dotted host name or IPv4 address with no empty label (Apprise's "T...1" masks are not).
+_HOST_NAME = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 MAX_URL_LENGTH = 2000
 
 # Apprise logs loaded URLs at DEBUG; keep all of it out of the app's log handlers.
@@ -53,14 +55,18 @@ def validate(url: str) -> str:
 
 def redacted(url: str) -> str:
     """What people see of a saved URL: Apprise's privacy form (passwords and tokens masked)
-    up to the host; the path and query, which often hold a webhook's token, become "…"."""
+    up to the host; the path and query, which often hold a webhook's token, become "…".
+    Where the "host" is not a host name (ntfy's topic, Telegram's bot token sit there), only
+    the scheme is shown."""
     plugin = _instantiate(url)
     if plugin is None:
         return "(not readable)"
-    private = plugin.url(privacy=True)
-    scheme, _, rest = private.partition("://")
-    host = re.split(r"[/?]", rest, maxsplit=1)[0]
-    return f"{scheme}://{host}/…" if host != rest else private
+    scheme, _, rest = plugin.url(privacy=True).partition("://")
+    authority = re.split(r"[/?]", rest, maxsplit=1)[0]
+    host = authority.rpartition("@")[2].rsplit(":", 1)[0] if not authority.endswith("]") else authority
+    if _HOST_NAME.fullmatch(host) or host == "localhost" or host.startswith("["):
+        return f"{scheme}://{authority}/…"
+    return f"{scheme}://…"
 
 
 def send(url: str, *, title: str, body: str, idempotency_key: str) -> SendResult:

@@ -65,7 +65,7 @@ _CHANNEL_TYPES = {"name": _STRING, "url": _STRING, "is_default": _BOOL}
 WRITABLE = tuple(_TYPES)  # the API's monitor fields a client may set
 
 
-def _check_types(body: Mapping[str, Any], types: Mapping[str, tuple], read_only: tuple[str, ...]) -> None:
+def check_types(body: Mapping[str, Any], types: Mapping[str, tuple], read_only: tuple[str, ...]) -> None:
     errors: dict[str, list[str]] = {}
     for key, value in body.items():
         if key in read_only:
@@ -90,7 +90,7 @@ def _validated(form, rename: Callable[[str], str] = lambda name: name) -> dict[s
 def monitor_values(body: Mapping[str, Any], *, base: Mapping[str, Any]) -> dict[str, Any]:
     """Validated values for monitor_service.save: `body` laid over `base`, or FieldErrors.
     Without channel_ids in either, the values have none (a new monitor gets the defaults)."""
-    _check_types(body, _TYPES, READ_ONLY)
+    check_types(body, _TYPES, READ_ONLY)
     merged = {**base, **body}
     data = MultiDict()
     for key in ("name", "url", "method", "interval_minutes", "timeout_seconds", "down_after", "up_after",
@@ -114,7 +114,7 @@ def monitor_values(body: Mapping[str, Any], *, base: Mapping[str, Any]) -> dict[
 def channel_values(body: Mapping[str, Any], *, base: Mapping[str, Any], creating: bool) -> dict[str, Any]:
     """Validated keyword arguments for channel_service.save (name, url, is_default), or
     FieldErrors; `url` is None when the body has none (a PATCH keeps the saved URL)."""
-    _check_types(body, _CHANNEL_TYPES, CHANNEL_READ_ONLY)
+    check_types(body, _CHANNEL_TYPES, CHANNEL_READ_ONLY)
     merged = {"is_default": False, **base, **body}
     data = MultiDict({key: merged[key] for key in ("name", "url") if merged.get(key) is not None})
     if merged["is_default"]:

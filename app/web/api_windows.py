@@ -26,7 +26,7 @@ from app.alerts import window_service
 from app.alerts.windows import is_active
 from app.models import MaintenanceWindow, iso_utc, utcnow
 from app.web.api_common import NOT_AN_OBJECT, NotAnObject, bp, json_error, json_object, saved, token_required
-from app.web.api_input import FieldErrors, _check_types
+from app.web.api_input import FieldErrors, check_types
 
 READ_ONLY = ("id", "active_now", "active_until", "next_start", "created_at")
 _TIME = (lambda v: v is None or isinstance(v, str), "an RFC 3339 date-time string or null")
@@ -72,7 +72,7 @@ def parse_time(text: str) -> datetime:
 def window_values(body: Mapping[str, Any], *, base: Mapping[str, Any]) -> dict[str, Any]:
     """`body` typed and laid over `base` (window_service.values_of), for window_service.save;
     FieldErrors for a wrong type, an unparsable time or a field of the other kind."""
-    _check_types(body, _TYPES, READ_ONLY)
+    check_types(body, _TYPES, READ_ONLY)
     errors: dict[str, list[str]] = {}
     values = {**base, **body}
     for key in ("starts_at", "ends_at"):

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import login_required
 
 from app import run_now as run_now_service
+from app import runtime
 from app.extensions import db
 from app.jobs import schedule
 from app.jobs.registry import load_jobs
@@ -25,7 +26,7 @@ HISTORY = 60
 def next_run(job, now):
     if job.kind == "cron":
         return schedule.next_fire_time(job.schedule, now)
-    return schedule.floor_to_interval(now, job.interval_s) + timedelta(seconds=job.interval_s)
+    return runtime.current_slot(job, now) + timedelta(seconds=job.interval_s)
 
 
 @bp.route("/")

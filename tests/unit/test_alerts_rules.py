@@ -143,3 +143,15 @@ def test_a_daily_window_opens_once_a_night_for_its_duration_across_both_dst_nigh
     assert len(starts) == 3 and sum(active.values()) == 3 * 60, starts
     for start in starts:
         assert next_start(window, start - timedelta(minutes=1)) == start
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("json://hooks.example.com/t0ken", "json://hooks.example.com/…"),
+    ("mailto://user:pa55word@smtp.example.com?to=ops@example.com", "mailto://user:****@smtp.example.com/…"),
+    ("ntfy://S3CRETTOPIC", "ntfys://…"),              # the topic is where a host would be
+    ("tgram://123456:ABCs3cret/987", "tgram://…"),     # so is a bot token
+])
+def test_a_saved_url_is_shown_only_up_to_a_real_host_name(url, shown):
+    from app.alerts.senders import redacted
+
+    assert redacted(url) == shown

@@ -90,3 +90,18 @@ def test_client_go_timings_pass(tmp_path):
     loaded = config.load({"VIGIL_LEASE_DURATION": "15", "VIGIL_LEASE_RENEW_DEADLINE": "10",
                           "VIGIL_LEASE_RETRY_PERIOD": "2"}, instance_path=str(tmp_path))
     assert loaded["VIGIL_LEASE_DURATION"] == 15
+
+
+def test_overrides_given_to_create_app_feed_the_derived_defaults(tmp_path, monkeypatch):
+    """VIGIL_ENV=testing handed to create_app turns off what testing turns off (it was
+    applied after those defaults were derived, so unit tests started real check runs)."""
+    from app import create_app
+
+    monkeypatch.delenv("VIGIL_ENV", raising=False)
+    monkeypatch.setenv("VIGIL_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"VIGIL_ENV": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'v.db'}"})
+    assert app.config["VIGIL_CHECK_ON_SAVE"] is False and app.config["VIGIL_CRON_IN_PROCESS"] is False
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == config.engine_options(f"sqlite:///{tmp_path / 'v.db'}")
+    explicit = create_app({"VIGIL_ENV": "testing", "VIGIL_CHECK_ON_SAVE": True,
+                           "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'v.db'}"})
+    assert explicit.config["VIGIL_CHECK_ON_SAVE"] is True

@@ -23,10 +23,11 @@ from tests.conftest import VALID_MONITOR, post_form
 
 SWEEP = settings(max_examples=400, deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-START = ["/", "/monitors/new", "/channels/", "/channels/new", "/account", "/account/tokens", "/jobs/", "/cluster/"]
+START = ["/", "/monitors/new", "/channels/", "/channels/new", "/maintenance/", "/maintenance/new", "/account",
+         "/account/tokens", "/jobs/", "/cluster/"]
 SESSION_ENDING = re.compile(r"logout|sign-out")
 FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
-LINK = re.compile(r'href="(/(?:monitors|channels|jobs|account)/[^"#?]*)"')
+LINK = re.compile(r'href="(/(?:monitors|channels|maintenance|jobs|account)/[^"#?]*)"')
 
 
 def _attr(tag: str, name: str) -> str | None:
@@ -72,8 +73,11 @@ def swept(app, admin_client, monkeypatch):
     channel = {"name": "sweep", "url": "json://127.0.0.1:9/hook"}
     assert post_form(admin_client, "/channels/new", channel).status_code == 302
     assert post_form(admin_client, "/monitors/new", VALID_MONITOR).status_code == 302
+    window = {"name": "sweep", "kind": "recurring", "cron": "0 2 * * 0", "duration_minutes": "60",
+              "timezone": "UTC", "all_monitors": "y"}
+    assert post_form(admin_client, "/maintenance/new", window).status_code == 302
     forms = crawl(admin_client)
-    assert {"/monitors/new", "/channels/new", "/account/tokens"} <= set(forms), forms
+    assert {"/monitors/new", "/channels/new", "/maintenance/new", "/account/tokens"} <= set(forms), forms
     for expected in (r"/monitors/\d+/edit", r"/monitors/\d+/pause", r"/channels/\d+/edit", r"/channels/\d+/test"):
         assert any(re.fullmatch(expected, action) for action in forms), (expected, forms)
     return forms
