@@ -224,6 +224,9 @@ class ControlPlane:
 
     def __init__(self, assets: str | os.PathLike[str], *, start_timeout: float = 60.0) -> None:
         self.assets = Path(assets)
+        # On once the controller manager is wanted (it creates the ServiceAccounts the
+        # admission plugin then requires).
+        self._admit_service_accounts = False
         self.start_timeout = start_timeout
         self.dir = Path(tempfile.mkdtemp(prefix="vigil-k8s-"))
         self.etcd: Process | None = None
@@ -280,7 +283,7 @@ class ControlPlane:
         if self.apiserver is not None and self.apiserver.alive():
             return
         pki = self._pki
-        kcm = self.controller_manager is not None and self.controller_manager.alive()
+        kcm = self._admit_service_accounts
         self.apiserver = Process("kube-apiserver", [
             str(self.assets / "kube-apiserver"),
             f"--etcd-servers={self.etcd_url}",
@@ -333,9 +336,14 @@ class ControlPlane:
         """Start kube-controller-manager (idempotent) and turn on ServiceAccount admission."""
         if self.controller_manager is not None and self.controller_manager.alive():
             return
-        self._spawn_controller_manager(controllers)
-        self.stop_apiserver()  # restart so the ServiceAccount admission plugin is enabled
+        # Restart the apiserver with the ServiceAccount admission plugin first, then start the
+        # controller manager: started before the restart, its informers met refused
+        # connections and backed off, and in one CI run its CronJob controller sat idle for
+        # over 150 s (see apiserver_down).
+        self._admit_service_accounts = True
+        self.stop_apiserver()
         self.start_apiserver()
+        self._spawn_controller_manager(controllers)
 
     def _spawn_controller_manager(self, controllers: str) -> None:
         assert self._pki is not None, "start() first"

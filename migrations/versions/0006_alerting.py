@@ -114,10 +114,8 @@ def downgrade():
         batch_op.drop_column('last_notified_at')
         batch_op.drop_column('in_maintenance')
 
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.drop_index('ix_notifications_status_due')
-        batch_op.drop_index('ix_notifications_order')
-
+    # Dropping the table drops its indexes; dropping ix_notifications_order first is refused
+    # by MariaDB (error 1553: the monitor_id foreign key needs it).
     op.drop_table('notifications')
     op.drop_table('monitor_channels')
     op.drop_table('maintenance_window_monitors')

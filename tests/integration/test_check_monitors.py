@@ -32,7 +32,7 @@ def _seed(http_server: LocalHTTPServer) -> None:
             url, keyword = http_server.base_url + f"/ok?m={i}", ("pong" if i % 2 else None)
         rows.append({"name": f"monitor {i:03d}", "url": url, "method": "HEAD" if i % 7 == 0 else "GET",
                      "interval_minutes": 1, "timeout_seconds": 5.0, "expected_status_min": 200,
-                     "expected_status_max": 399, "keyword": keyword, "enabled": True,
+                     "expected_status_max": 399, "keyword": keyword, "enabled": True, "down_after": 1,
                      "created_at": utcnow(), "updated_at": utcnow()})
     db.session.execute(sa.insert(Monitor.__table__), rows)
     db.session.commit()

@@ -22,7 +22,7 @@ DENIED = "address 127.0.0.1 (localhost) is denied by VIGIL_PROBE_DENY (127.0.0.0
 def test_the_job_entrypoint_refuses_a_denied_address_and_records_why(
         mysql_app, http_server, database_url, redis_urls, tmp_path):
     db.session.add(Monitor(name="internal", url=f"http://localhost:{http_server.server_address[1]}/ok",
-                           interval_minutes=1, timeout_seconds=5.0))
+                           interval_minutes=1, timeout_seconds=5.0, down_after=1))
     db.session.commit()
     slot = next_slot()
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_urls[0], "REDIS2_URL": redis_urls[1],

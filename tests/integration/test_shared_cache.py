@@ -5,6 +5,8 @@ which proves the test can tell the two apart.
 """
 from __future__ import annotations
 
+import re
+
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
@@ -36,8 +38,9 @@ def _create_monitor(base_url: str, session: requests.Session, name: str) -> None
     response = session.post(base_url + "/monitors/new", allow_redirects=False, timeout=10, data={
         "csrf_token": token, "name": name, "url": "http://127.0.0.1:9/", "method": "GET",
         "interval_minutes": "5", "timeout_seconds": "5", "expected_status_min": "200",
-        "expected_status_max": "299", "enabled": "y"})
-    assert response.status_code == 302, response.text[:300]
+        "expected_status_max": "299", "enabled": "y", "down_after": "2", "up_after": "1",
+        "notify_recovery": "y"})
+    assert response.status_code == 302, re.findall(r'id="([\w-]+)-error"><p>([^<]*)', response.text) or response.text[:300]
 
 
 def _warm_every_worker(base_url: str, workers: int) -> list[tuple[str, str]]:
