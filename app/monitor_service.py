@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort
 from sqlalchemy.exc import IntegrityError
 
-from app import first_check
+from app import first_check, records
 from app.dashboard import invalidate_summary
 from app.extensions import db
 from app.models import Channel, CheckResult, Notification, Incident, Monitor, failed_checks_sum, utcnow
@@ -33,21 +32,12 @@ class DuplicateName(ValueError):
     pass
 
 
-MAX_ID = 2**63 - 1  # ids are 64-bit in every database Vigil supports
-
-
 def get_or_none(monitor_id: int) -> Monitor | None:
-    if not 0 < monitor_id <= MAX_ID:
-        return None  # a URL can hold any integer; the database cannot
-    return db.session.get(Monitor, monitor_id)
+    return records.get_or_none(Monitor, monitor_id)
 
 
 def get_or_404(monitor_id: int) -> Monitor:
-    """For views: the monitor, or abort with 404 (HTML or JSON, by the error handlers)."""
-    monitor = get_or_none(monitor_id)
-    if monitor is None:
-        abort(404)
-    return monitor
+    return records.get_or_404(Monitor, monitor_id)
 
 
 def list_monitors() -> list[Monitor]:

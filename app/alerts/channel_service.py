@@ -10,9 +10,9 @@ from __future__ import annotations
 import secrets
 
 import sqlalchemy as sa
-from flask import abort
 from sqlalchemy.exc import IntegrityError
 
+from app import records
 from app.alerts import senders, url_secrets
 from app.alerts.senders import BadChannelUrl, SendResult
 from app.extensions import db
@@ -33,17 +33,11 @@ def list_channels() -> list[Channel]:
 
 
 def get_or_none(channel_id: int) -> Channel | None:
-    if not 0 < channel_id <= 2**63 - 1:
-        return None
-    return db.session.get(Channel, channel_id)
+    return records.get_or_none(Channel, channel_id)
 
 
 def get_or_404(channel_id: int) -> Channel:
-    """For views: the channel, or abort with 404 (HTML or JSON, by the error handlers)."""
-    channel = get_or_none(channel_id)
-    if channel is None:
-        abort(404)
-    return channel
+    return records.get_or_404(Channel, channel_id)
 
 
 def save(channel: Channel, *, name: str, url: str | None, is_default: bool) -> Channel:

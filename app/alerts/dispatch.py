@@ -33,7 +33,7 @@ import logging
 import random
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -41,7 +41,7 @@ from flask import current_app
 
 from app.alerts import senders, url_secrets
 from app.extensions import db
-from app.models.alerting import Channel, Notification
+from app.models.alerting import Notification
 from app.models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,6 @@ class DispatchStats:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
-    by_result: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"sent {self.sent}, retrying {self.retrying}, failed {self.failed}"
@@ -125,7 +124,6 @@ def backoff_s(attempts: int, *, base_s: float, max_s: float, rng: random.Random 
 
 
 def _deliver(token: str, row: Notification, stats: DispatchStats) -> None:
-    kind = row.channel.kind
     try:
         url = url_secrets.decrypt(row.channel.url_ciphertext)
         result = senders.send(url, title=row.title, body=row.body, idempotency_key=row.idempotency_key)
@@ -147,18 +145,7 @@ def _deliver(token: str, row: Notification, stats: DispatchStats) -> None:
         values = {"status": "pending", "last_error": result.error,
                   "next_attempt_at": now + timedelta(seconds=delay)}
         stats.retrying += 1
-    outcome = "sent" if result.ok else "error"
-    stats.by_result[(kind, outcome)] = stats.by_result.get((kind, outcome), 0) + 1
     # Only the claim's owner may mark it: a claim taken over after CLAIM_S is not ours.
     db.session.execute(sa.update(n).where(n.c.id == row.id, n.c.claim_token == token)
                        .values(claim_token=None, claimed_until=None, **values))
     db.session.commit()
-
-
-def backlog() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Notification)
-                             .where(Notification.status.in_(ACTIVE))) or 0
-
-
-def channel_kinds() -> dict[int, str]:
-    return dict(db.session.execute(sa.select(Channel.id, Channel.kind)).all())

@@ -16,7 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models.alerting import Channel, Notification, monitor_channels
+from app.models.alerting import Notification, monitor_channels
 from app.models.base import iso_utc
 
 TITLES = {"down": "DOWN: {name}", "up": "UP again: {name}", "reminder": "Still DOWN: {name}"}
@@ -69,7 +69,3 @@ def message(event: IncidentEvent) -> str:
     }[event.event]
     detail = f"\n{event.detail}" if event.detail else ""
     return f"{lines}{detail}\nChecked URL: {event.monitor_url}"
-
-
-def default_channel_ids() -> list[int]:
-    return list(db.session.scalars(sa.select(Channel.id).where(Channel.is_default.is_(True))))

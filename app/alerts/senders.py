@@ -84,7 +84,7 @@ def send(url: str, *, title: str, body: str, idempotency_key: str) -> SendResult
         try:
             ok = bool(plugin.notify(title=title, body=body))
         except Exception as exc:  # a plugin bug must not kill the dispatcher
-            ok, _ = False, captured.write(f"{type(exc).__name__}\n")
+            return SendResult(False, f"the sender failed: {type(exc).__name__}")
     if ok:
         return SendResult(True)
     lines = [line.split(" - ", 2)[-1].strip() for line in captured.getvalue().splitlines() if line.strip()]

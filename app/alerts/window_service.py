@@ -32,9 +32,9 @@ import sqlalchemy as sa
 # this module, and croniter's first import runs a subprocess (platform.architecture), better at
 # start-up than inside a request.
 from croniter import croniter
-from flask import abort
 from sqlalchemy.exc import IntegrityError
 
+from app import records
 from app.alerts import windows
 from app.alerts.windows import MAX_DURATION_MINUTES, is_active, validate_cron, validate_timezone
 from app.extensions import db
@@ -51,7 +51,6 @@ MAX_NAME = 100
 MAX_CRON = 100  # the column's length
 MAX_ONE_OFF = timedelta(days=31)
 YEARS = (2000, 9998)  # within every database's DATETIME, with room for any offset
-MAX_ID = 2**63 - 1
 
 
 class InvalidWindow(ValueError):
@@ -70,17 +69,11 @@ def list_windows() -> list[MaintenanceWindow]:
 
 
 def get_or_none(window_id: int) -> MaintenanceWindow | None:
-    if not 0 < window_id <= MAX_ID:
-        return None  # a URL can hold any integer; the database cannot
-    return db.session.get(MaintenanceWindow, window_id)
+    return records.get_or_none(MaintenanceWindow, window_id)
 
 
 def get_or_404(window_id: int) -> MaintenanceWindow:
-    """For views: the window, or abort with 404 (HTML or JSON, by the error handlers)."""
-    window = get_or_none(window_id)
-    if window is None:
-        abort(404)
-    return window
+    return records.get_or_404(MaintenanceWindow, window_id)
 
 
 def kind_of(window: MaintenanceWindow) -> str:
@@ -243,7 +236,7 @@ def _monitors(all_monitors: bool, ids: Any) -> list[Monitor]:
     wanted = sorted(set(ids))
     if not wanted:
         raise ValueError("Choose the monitors this window covers, or all monitors.")
-    in_range = [i for i in wanted if 0 < i <= MAX_ID]
+    in_range = [i for i in wanted if records.in_range(i)]
     found = list(db.session.scalars(sa.select(Monitor).where(Monitor.id.in_(in_range)))) if in_range else []
     missing = sorted(set(wanted) - {m.id for m in found})
     if missing:
