@@ -21,12 +21,8 @@ from app.extensions import db
 from app.models import Channel, CheckResult, Notification, Incident, Monitor, failed_checks_sum, utcnow
 from app.models.alerting import window_monitors
 from app.models.monitor import name_key
+from app.monitor_schema import MonitorSettings
 from app.monitoring.stats import percentile, uptime_percent
-
-EDITABLE = ("name", "url", "method", "interval_minutes", "timeout_seconds",
-            "expected_status_min", "expected_status_max", "keyword", "enabled",
-            "down_after", "up_after", "notify_recovery", "renotify_minutes")
-
 
 class DuplicateName(ValueError):
     pass
@@ -44,18 +40,17 @@ def list_monitors() -> list[Monitor]:
     return list(db.session.scalars(sa.select(Monitor).order_by(Monitor.name)))
 
 
-def save(monitor: Monitor, values: dict[str, Any]) -> Monitor:
-    """Apply `values` (already validated) and commit; DuplicateName on a taken name."""
-    clash = db.session.scalar(sa.select(Monitor.id).where(Monitor.name_key == name_key(values["name"])))
+def save(monitor: Monitor, settings: MonitorSettings) -> Monitor:
+    """Apply `settings` and commit; DuplicateName on a taken name, UnknownChannel on a
+    channel id that does not exist (any more)."""
+    clash = db.session.scalar(sa.select(Monitor.id).where(Monitor.name_key == name_key(settings.name)))
     if clash is not None and clash != monitor.id:
-        raise DuplicateName(values["name"])
+        raise DuplicateName(settings.name)
     was_checked = monitor.id is not None and monitor.enabled
-    for field in EDITABLE:
-        if field in values:
-            setattr(monitor, field, values[field])
-    monitor.keyword = monitor.keyword or None
-    if "channel_ids" in values:
-        monitor.channels = _channels(values["channel_ids"])
+    for column, value in settings.columns().items():
+        setattr(monitor, column, value)
+    if settings.channel_ids is not None:
+        monitor.channels = _channels(settings.channel_ids)
     elif monitor.id is None:  # a new monitor starts with the default channels
         monitor.channels = list(db.session.scalars(sa.select(Channel).where(Channel.is_default.is_(True))))
     db.session.add(monitor)
@@ -63,7 +58,7 @@ def save(monitor: Monitor, values: dict[str, Any]) -> Monitor:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise DuplicateName(values["name"]) from None
+        raise DuplicateName(settings.name) from None
     invalidate_summary()
     if monitor.enabled and not was_checked:
         first_check.request_check()
@@ -71,15 +66,20 @@ def save(monitor: Monitor, values: dict[str, Any]) -> Monitor:
 
 
 class UnknownChannel(ValueError):
-    pass
+    """Chosen channels that do not exist; str() is the message for the channel_ids field."""
+
+    def __init__(self, ids: list[int]) -> None:
+        listed = ", ".join(map(str, ids))
+        super().__init__(f"There is no channel with the id {listed}." if len(ids) == 1
+                         else f"There are no channels with the ids {listed}.")
+        self.ids = ids
 
 
 def _channels(ids) -> list[Channel]:
     wanted = sorted({int(i) for i in ids or ()})
     found = list(db.session.scalars(sa.select(Channel).where(Channel.id.in_(wanted)))) if wanted else []
     if len(found) != len(wanted):
-        missing = sorted(set(wanted) - {c.id for c in found})
-        raise UnknownChannel(", ".join(map(str, missing)))
+        raise UnknownChannel(sorted(set(wanted) - {c.id for c in found}))
     return found
 
 

@@ -23,8 +23,8 @@ from types import ModuleType
 import bench
 from bench.common import BenchError, sigterm_as_interrupt
 
-# Modules of the package that are not benchmarks.
-_NOT_BENCHMARKS = {"common"}
+# Modules of the package that are not benchmarks (the shared helpers and the load generator).
+_NOT_BENCHMARKS = {"common", "loadgen"}
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 USAGE = "usage: python -m bench NAME [--json] [options]"
 

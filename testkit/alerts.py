@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,12 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import sqlalchemy as sa
 
 from testkit.monitors import make_monitor
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from testkit.ports import free_port
 
 
 @dataclass
@@ -41,7 +35,7 @@ class WebhookReceiver:
     `down()` closes the port (connection refused) and `up()` opens it again on the same port."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.status = 200
         self.delay_s = 0.0  # how long it takes to answer (a slow service)
         self.deliveries: list[Delivery] = []
@@ -105,7 +99,7 @@ class SmtpReceiver:
     def __init__(self) -> None:
         from aiosmtpd.controller import Controller
 
-        self.port = _free_port()
+        self.port = free_port()
         self.deliveries: list[Delivery] = []
         receiver = self
 

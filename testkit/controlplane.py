@@ -40,7 +40,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -58,6 +57,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from testkit import ROOT
+from testkit.ports import free_port
 
 REQUIRED_BINARIES = ("etcd", "kube-apiserver", "kubectl")
 SERVICE_CIDR = "10.0.0.0/24"
@@ -99,12 +99,6 @@ def find_assets() -> str:
     if out.returncode != 0 or not out.stdout.strip():
         raise ControlPlaneError(f"Kubernetes test binaries not built; {BUILD_HINT}")
     return out.stdout.strip().splitlines()[-1]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def die_with_parent() -> None:  # runs in the child between fork and exec

@@ -7,14 +7,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.models.base import Base, UtcDateTime, utcnow
-
-METHODS = ("GET", "HEAD", "POST")
-INTERVALS_MINUTES = (1, 5, 15, 60)
+from app.monitor_limits import DEFAULTS, KEYWORD_MAX, NAME_MAX, URL_MAX
 
 
 def name_key(name: str) -> str:
     """What makes two monitor names the same: case does not count ("API" is "api")."""
-    return name.casefold()[:100]
+    return name.casefold()[:NAME_MAX]
 
 
 def _name_key_default(context) -> str:
@@ -25,23 +23,24 @@ class Monitor(Base):
     __tablename__ = "monitors"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(100))
+    name: Mapped[str] = mapped_column(sa.String(NAME_MAX))
     # Unique, so names are unique whatever their case, on SQLite and MariaDB alike. Set from
     # `name` on every insert (also core inserts) and on every change through the ORM.
-    name_key: Mapped[str] = mapped_column(sa.String(100), unique=True, default=_name_key_default)
-    url: Mapped[str] = mapped_column(sa.String(2048))
-    method: Mapped[str] = mapped_column(sa.String(8), default="GET")
-    interval_minutes: Mapped[int] = mapped_column(default=5)
-    timeout_seconds: Mapped[float] = mapped_column(sa.Float, default=10.0)
-    expected_status_min: Mapped[int] = mapped_column(default=200)
-    expected_status_max: Mapped[int] = mapped_column(default=399)
-    keyword: Mapped[str | None] = mapped_column(sa.String(200), default=None)
-    enabled: Mapped[bool] = mapped_column(default=True)
+    name_key: Mapped[str] = mapped_column(sa.String(NAME_MAX), unique=True, default=_name_key_default)
+    url: Mapped[str] = mapped_column(sa.String(URL_MAX))
+    # Defaults for rows written without the declaration (seeds, tests, core inserts).
+    method: Mapped[str] = mapped_column(sa.String(8), default=DEFAULTS["method"])
+    interval_minutes: Mapped[int] = mapped_column(default=DEFAULTS["interval_minutes"])
+    timeout_seconds: Mapped[float] = mapped_column(sa.Float, default=DEFAULTS["timeout_seconds"])
+    expected_status_min: Mapped[int] = mapped_column(default=DEFAULTS["expected_status"][0])
+    expected_status_max: Mapped[int] = mapped_column(default=DEFAULTS["expected_status"][1])
+    keyword: Mapped[str | None] = mapped_column(sa.String(KEYWORD_MAX), default=None)
+    enabled: Mapped[bool] = mapped_column(default=DEFAULTS["enabled"])
     # Alerting: the state turns down after `down_after` failed checks in a row and up after
     # `up_after` good ones (app/alerts/thresholds.py); reminders every `renotify_minutes`
     # while down (None: never).
-    down_after: Mapped[int] = mapped_column(default=2, server_default="2")
-    up_after: Mapped[int] = mapped_column(default=1, server_default="1")
+    down_after: Mapped[int] = mapped_column(default=DEFAULTS["down_after"], server_default="2")
+    up_after: Mapped[int] = mapped_column(default=DEFAULTS["up_after"], server_default="1")
     notify_recovery: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     renotify_minutes: Mapped[int | None] = mapped_column(default=None)
     # Current state, kept by check-monitors: None until the thresholds decide the first state.

@@ -7,10 +7,12 @@ cookie: a browser attaches cookies to cross-site requests by itself, but never t
 header, so the blueprint can be exempt from CSRF without reopening it. Tokens come
 from ``flask --app app vigil token create`` (app/api_tokens.py).
 
-Bodies are validated by the UI's forms (app/web/api_input.py). Every error is JSON
+A monitor is read and written in the shape its declaration gives (app/monitor_schema.py),
+which the HTML form validates with too (app/web/api_input.py). Every error is JSON
 ``{"error", "status"}``, with ``fields`` for invalid input. The OpenAPI document is
-served at /api/v1/openapi.json and tested against the live responses. Channels are in
-app/web/api_channels.py, on the same blueprint.
+served at /api/v1/openapi.json, generated in part from the same declaration and tested
+against the live responses; a reference page reads it (app/web/api_reference.py).
+Channels are in app/web/api_channels.py, on the same blueprint.
 """
 from __future__ import annotations
 
@@ -19,9 +21,10 @@ from flask import jsonify, url_for
 from app import monitor_service
 from app.dashboard import get_summary
 from app.models import Monitor, Notification, iso_utc
-from app.web import api_channels  # noqa: F401  (its routes join this blueprint)
+from app.web import api_channels, api_reference  # noqa: F401  (their routes join this blueprint)
 from app.web.api_common import NOT_AN_OBJECT, NotAnObject, bp, json_error, json_object, saved, token_required
-from app.web.api_input import DEFAULTS, WRITABLE, FieldErrors, monitor_values
+from app.monitor_schema import monitor_record, settings_of
+from app.web.api_input import FieldErrors, monitor_settings
 from app.web.hooks import visible_monitor
 from app.web.openapi import OPENAPI
 
@@ -29,24 +32,7 @@ __all__ = ["bp"]
 
 
 def monitor_json(monitor: Monitor) -> dict:
-    return {
-        "id": monitor.id,
-        "name": monitor.name,
-        "url": monitor.url,
-        "method": monitor.method,
-        "interval_minutes": monitor.interval_minutes,
-        "timeout_seconds": monitor.timeout_seconds,
-        "expected_status": [monitor.expected_status_min, monitor.expected_status_max],
-        "keyword": monitor.keyword,
-        "enabled": monitor.enabled,
-        "down_after": monitor.down_after,
-        "up_after": monitor.up_after,
-        "notify_recovery": monitor.notify_recovery,
-        "renotify_minutes": monitor.renotify_minutes,
-        "channel_ids": [channel.id for channel in monitor.channels],
-        "state": monitor.state,
-        "last_checked_at": iso_utc(monitor.last_checked_at),
-    }
+    return monitor_record(monitor, state=monitor.state, last_checked_at=iso_utc(monitor.last_checked_at))
 
 
 def notification_json(row: Notification) -> dict:
@@ -75,14 +61,13 @@ def monitor_notifications(monitor_id: int):
 
 def _save(monitor: Monitor, *, base: dict, created: bool):
     try:
-        values = monitor_values(json_object(), base=base)
-        monitor_service.save(monitor, values)
+        monitor_service.save(monitor, monitor_settings(json_object(), base=base))
     except NotAnObject:
         return json_error(400, NOT_AN_OBJECT)
     except FieldErrors as e:
         return json_error(422, "the monitor is not valid", fields=e.fields)
-    except monitor_service.UnknownChannel as e:  # deleted between validation and saving
-        return json_error(422, "the monitor is not valid", fields={"channel_ids": [f"There is no channel with the id {e}."]})
+    except monitor_service.UnknownChannel as e:
+        return json_error(422, "the monitor is not valid", fields={"channel_ids": [str(e)]})
     except monitor_service.DuplicateName:
         return json_error(409, "another monitor already has this name",
                           fields={"name": ["Another monitor already has this name."]})
@@ -93,15 +78,14 @@ def _save(monitor: Monitor, *, base: dict, created: bool):
 @bp.route("/monitors", methods=["POST"])
 @token_required
 def create_monitor():
-    return _save(Monitor(), base=DEFAULTS, created=True)
+    return _save(Monitor(), base={}, created=True)
 
 
 @bp.route("/monitors/<int:monitor_id>", methods=["PATCH"])
 @token_required
 def update_monitor(monitor_id: int):
     monitor = monitor_service.get_or_404(monitor_id)
-    current = {key: value for key, value in monitor_json(monitor).items() if key in WRITABLE}
-    return _save(monitor, base=current, created=False)
+    return _save(monitor, base=settings_of(monitor_json(monitor)), created=False)
 
 
 @bp.route("/monitors/<int:monitor_id>", methods=["DELETE"])

@@ -50,11 +50,11 @@ def edit(monitor_id: int):
 def _edit(monitor: Monitor, form: MonitorForm, *, created: bool):
     if form.validate_on_submit():
         try:
-            monitor_service.save(monitor, form.data)
+            monitor_service.save(monitor, form.settings)
         except monitor_service.DuplicateName:
             form.name.errors.append("Another monitor already has this name.")
-        except monitor_service.UnknownChannel as exc:  # deleted since the form was shown
-            form.channel_ids.errors.append(f"A chosen channel no longer exists (id {exc}).")
+        except monitor_service.UnknownChannel as exc:  # deleted since the form was shown, or made up
+            form.channel_ids.errors.append(str(exc))
         else:
             flash(f"Monitor “{monitor.name}” {'added' if created else 'saved'}.", "success")
             return redirect(url_for("monitors.detail", monitor_id=monitor.id))

@@ -1,53 +1,27 @@
 """The OpenAPI 3.1 document of /api/v1.
 
-Written by hand: the API is a score of small endpoints, and a generator
-(apispec, flask-smorest) would add a schema layer (marshmallow) the rest of the
-app does not use. tests/unit/test_api_contract.py validates live responses
-against these schemas, so the document cannot drift from the code.
+The monitor's schemas (Monitor, MonitorInput) are generated from its declaration
+(app/monitor_schema.py), which the API and the HTML form validate with. The rest, a
+score of small endpoints and the channel and window shapes, is written here.
+tests/unit/test_api_contract.py validates live responses against the document, and
+tests/unit/test_api_sweep.py sends requests drawn from it, so it cannot drift from the code.
 """
 from __future__ import annotations
 
-from app.alerts.thresholds import DEFAULT_DOWN_AFTER, DEFAULT_UP_AFTER, MAX_CHECKS_IN_A_ROW, REMINDER_MINUTES_RANGE
+from app import monitor_schema
 from app.web.hooks import PUBLIC_MONITOR_FIELDS
 
 _NULLABLE_NUMBER = {"type": ["number", "null"]}
-_STATE = {"type": "string", "enum": ["up", "down", "pending", "paused"]}
+_STATE = {"type": "string", "enum": list(monitor_schema.STATES)}
 _ERROR = {"type": "object", "required": ["error", "status"],
           "properties": {"error": {"type": "string"}, "status": {"type": "integer"},
                          "fields": {"type": "object", "description": "Messages per invalid field",
                                     "additionalProperties": {"type": "array", "items": {"type": "string"}}}}}
-
-_CHECKS_IN_A_ROW = {"type": "integer", "minimum": 1, "maximum": MAX_CHECKS_IN_A_ROW}
-_REMINDER_MINUTES = {"type": ["integer", "null"], "minimum": REMINDER_MINUTES_RANGE[0],
-                     "maximum": REMINDER_MINUTES_RANGE[1]}
 _IDS = {"type": "array", "items": {"type": "integer", "minimum": 1}}
 _DATE_TIME = {"type": "string", "format": "date-time"}
 _NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
-MONITOR = {
-    "type": "object",
-    "required": ["id", "name", "url", "method", "interval_minutes", "timeout_seconds",
-                 "expected_status", "keyword", "enabled", "down_after", "up_after", "notify_recovery",
-                 "renotify_minutes", "channel_ids", "state", "last_checked_at"],
-    "properties": {
-        "id": {"type": "integer"},
-        "name": {"type": "string", "maxLength": 100},
-        "url": {"type": "string", "format": "uri"},
-        "method": {"type": "string", "enum": ["GET", "HEAD", "POST"]},
-        "interval_minutes": {"type": "integer", "enum": [1, 5, 15, 60]},
-        "timeout_seconds": {"type": "number"},
-        "expected_status": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
-        "keyword": {"type": ["string", "null"]},
-        "enabled": {"type": "boolean"},
-        "down_after": _CHECKS_IN_A_ROW,
-        "up_after": _CHECKS_IN_A_ROW,
-        "notify_recovery": {"type": "boolean"},
-        "renotify_minutes": _REMINDER_MINUTES,
-        "channel_ids": _IDS,
-        "state": _STATE,
-        "last_checked_at": _NULLABLE_DATE_TIME,
-    },
-}
+MONITOR = monitor_schema.json_schemas()["MonitorRecord"]
 
 # What an anonymous caller gets (VIGIL_PUBLIC_READS on, no session or token): no URL (it
 # may carry a token), method, keyword or other settings. Closed, so a full Monitor never
@@ -59,29 +33,9 @@ MONITOR_PUBLIC = {
     "properties": {key: MONITOR["properties"][key] for key in PUBLIC_MONITOR_FIELDS},
 }
 
-# What a client may write: POST needs name and url (the rest has these defaults; without
-# channel_ids a new monitor gets the default channels); PATCH takes any subset. Unknown and
-# server-owned fields, and ids of channels that do not exist, are refused with 422.
-MONITOR_INPUT = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 100},
-        "url": {"type": "string", "format": "uri", "maxLength": 2048},
-        "method": {"type": "string", "enum": ["GET", "HEAD", "POST"], "default": "GET"},
-        "interval_minutes": {"type": "integer", "enum": [1, 5, 15, 60], "default": 5},
-        "timeout_seconds": {"type": "number", "minimum": 1, "maximum": 60, "default": 10},
-        "expected_status": {"type": "array", "minItems": 2, "maxItems": 2, "default": [200, 399],
-                            "items": {"type": "integer", "minimum": 100, "maximum": 599}},
-        "keyword": {"type": ["string", "null"], "maxLength": 200, "default": None},
-        "enabled": {"type": "boolean", "default": True},
-        "down_after": {**_CHECKS_IN_A_ROW, "default": DEFAULT_DOWN_AFTER},
-        "up_after": {**_CHECKS_IN_A_ROW, "default": DEFAULT_UP_AFTER},
-        "notify_recovery": {"type": "boolean", "default": True},
-        "renotify_minutes": {**_REMINDER_MINUTES, "default": None},
-        "channel_ids": _IDS,
-    },
-}
+# What a client may write: POST needs the fields without a default (name and url); PATCH takes
+# any subset. Unknown and server-owned fields, and ids of channels that do not exist, are refused.
+MONITOR_INPUT = monitor_schema.json_schemas()["MonitorSettings"]
 
 # A line of a monitor's notification log: never the message (it holds the monitor's URL).
 NOTIFICATION = {
@@ -299,7 +253,7 @@ OPENAPI: dict = {
                     "The monitors, by name; anonymous callers get each as MonitorPublic"), **_UNAUTHORIZED}},
             "post": {
                 "operationId": "createMonitor", "summary": "Add a monitor", "security": _TOKEN,
-                "requestBody": _body({"$ref": "#/components/schemas/MonitorInput"}, ["name", "url"]),
+                "requestBody": _body({"$ref": "#/components/schemas/MonitorInput"}, monitor_schema.required_on_create()),
                 "responses": {"201": {**_json(_MONITOR_REF, "The new monitor"), "headers": {
                     "Location": {"schema": {"type": "string"}, "description": "Its address in the API"}}},
                     **_WRITE_ERRORS}}},

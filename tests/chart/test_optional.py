@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from testkit.ports import free_port
 from tests.chart.chart import DEV, PROD, container, env_of, find, hook, one, render
 
 
@@ -135,11 +136,7 @@ def test_helm_test_script_passes_against_a_live_vigil(live_vigil):
 
 
 def test_helm_test_script_fails_when_nothing_answers():
-    import socket
-
-    with socket.socket() as s:  # a free port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nobody listens there
     result = run_test_pod_script(f"http://127.0.0.1:{port}", "1")
     assert result.returncode == 1
     assert f"http://127.0.0.1:{port}/healthz failed" in result.stderr

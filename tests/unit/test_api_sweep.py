@@ -80,7 +80,7 @@ def test_schema_subset():
     from app.web.openapi import OPENAPI
 
     known = {"type", "properties", "required", "additionalProperties", "enum", "minimum", "maximum", "minLength",
-             "maxLength", "items", "minItems", "maxItems", "format", "default", "$ref"}
+             "maxLength", "items", "minItems", "maxItems", "format", "default", "$ref", "title", "description"}
 
     def keywords(node):
         if isinstance(node, dict):

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from app.models.monitor import INTERVALS_MINUTES, METHODS
+from app.monitor_limits import INTERVALS_MINUTES, METHODS
 from testkit.http import csrf_from
 from testkit.monitors import monitor_rows
 from tests.conftest import VALID_MONITOR, post_form

@@ -193,5 +193,7 @@ def test_anonymous_visitors_get_no_channel_notification_log_or_alert_settings(ap
     for path in anonymous_reads(seeded):
         response = client.get(path)
         assert_nothing_private(response)
-        assert "pager-" not in response.get_data(as_text=True) and "Down after" not in response.get_data(as_text=True)
+        assert "pager-" not in response.get_data(as_text=True)
+        if not path.endswith("openapi.json"):  # the document names the settings, it holds none
+            assert "Down after" not in response.get_data(as_text=True)
     assert not {"down_after", "channel_ids", "notify_recovery"} & set(client.get(f"/api/v1/monitors/{seeded}").get_json())

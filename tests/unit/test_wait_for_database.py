@@ -1,15 +1,8 @@
 """`flask vigil wait-for-database`: the migration Job's first step."""
 from __future__ import annotations
 
-import socket
-
 from app import create_app
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # closed again when the block ends: nothing listens there
+from testkit.ports import free_port
 
 
 def test_returns_once_the_database_answers(app):
@@ -20,7 +13,7 @@ def test_returns_once_the_database_answers(app):
 
 def test_gives_up_with_one_line_that_never_shows_the_password(tmp_path, monkeypatch):
     monkeypatch.setenv("VIGIL_INSTANCE_PATH", str(tmp_path))
-    url = f"mysql+pymysql://vigil:s3cret-pw@127.0.0.1:{_closed_port()}/vigil"
+    url = f"mysql+pymysql://vigil:s3cret-pw@127.0.0.1:{free_port()}/vigil"
     app = create_app({"VIGIL_ENV": "testing", "SQLALCHEMY_DATABASE_URI": url})
     result = app.test_cli_runner().invoke(args=["vigil", "wait-for-database", "--timeout", "1",
                                                "--interval", "0.2"])
