@@ -38,6 +38,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, Strict, Stri
                       WithJsonSchema, model_validator)
 from pydantic_core import PydanticCustomError
 
+from app.field_errors import FieldErrors
 from app.monitor_limits import (CHECKS_IN_A_ROW_RANGE, DEFAULTS, INTERVALS_MINUTES, KEYWORD_MAX, METHODS, NAME_MAX,
                                 REMINDER_MINUTES_RANGE, STATES, STATUS_RANGE, TIMEOUT_RANGE, URL_MAX)
 
@@ -196,15 +197,6 @@ def monitor_record(monitor, *, state: str, last_checked_at: str | None) -> dict[
 def settings_of(record: dict[str, Any]) -> dict[str, Any]:
     """The writable part of a monitor_record: the base a PATCH is laid over."""
     return {key: value for key, value in record.items() if key in MonitorSettings.model_fields}
-
-
-class FieldErrors(ValueError):
-    """Messages per field, in the API's ``fields`` shape; `located` keeps each one's place."""
-
-    def __init__(self, fields: dict[str, list[str]], located: list[tuple[tuple, str]] = ()) -> None:
-        super().__init__("invalid input")
-        self.fields = fields
-        self.located = list(located)
 
 
 # What a value of the wrong JSON type is told, by the type the field wants.

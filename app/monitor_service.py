@@ -18,14 +18,16 @@ from sqlalchemy.exc import IntegrityError
 from app import first_check, records
 from app.dashboard import invalidate_summary
 from app.extensions import db
+from app.field_errors import FieldErrors, NameTaken, on_field
 from app.models import Channel, CheckResult, Notification, Incident, Monitor, failed_checks_sum, utcnow
 from app.models.alerting import window_monitors
 from app.models.monitor import name_key
 from app.monitor_schema import MonitorSettings
 from app.monitoring.stats import percentile, uptime_percent
 
-class DuplicateName(ValueError):
-    pass
+class DuplicateName(NameTaken):
+    def __init__(self) -> None:
+        super().__init__("monitor")
 
 
 def get_or_none(monitor_id: int) -> Monitor | None:
@@ -45,7 +47,7 @@ def save(monitor: Monitor, settings: MonitorSettings) -> Monitor:
     channel id that does not exist (any more)."""
     clash = db.session.scalar(sa.select(Monitor.id).where(Monitor.name_key == name_key(settings.name)))
     if clash is not None and clash != monitor.id:
-        raise DuplicateName(settings.name)
+        raise DuplicateName()
     was_checked = monitor.id is not None and monitor.enabled
     for column, value in settings.columns().items():
         setattr(monitor, column, value)
@@ -58,20 +60,20 @@ def save(monitor: Monitor, settings: MonitorSettings) -> Monitor:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise DuplicateName(settings.name) from None
+        raise DuplicateName() from None
     invalidate_summary()
     if monitor.enabled and not was_checked:
         first_check.request_check()
     return monitor
 
 
-class UnknownChannel(ValueError):
-    """Chosen channels that do not exist; str() is the message for the channel_ids field."""
+class UnknownChannel(FieldErrors):
+    """Chosen channels that do not exist (deleted since the form was shown, or made up)."""
 
     def __init__(self, ids: list[int]) -> None:
         listed = ", ".join(map(str, ids))
-        super().__init__(f"There is no channel with the id {listed}." if len(ids) == 1
-                         else f"There are no channels with the ids {listed}.")
+        super().__init__(on_field("channel_ids", f"There is no channel with the id {listed}." if len(ids) == 1
+                                  else f"There are no channels with the ids {listed}."))
         self.ids = ids
 
 

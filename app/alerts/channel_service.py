@@ -16,6 +16,7 @@ from app import records
 from app.alerts import senders, url_secrets
 from app.alerts.senders import BadChannelUrl, SendResult
 from app.extensions import db
+from app.field_errors import NameTaken
 from app.models.alerting import Channel, Notification, monitor_channels
 
 __all__ = ["BadChannelUrl", "DuplicateChannelName", "list_channels", "save", "delete", "send_test",
@@ -24,8 +25,9 @@ __all__ = ["BadChannelUrl", "DuplicateChannelName", "list_channels", "save", "de
 TEST_TITLE = "Vigil test message"
 
 
-class DuplicateChannelName(ValueError):
-    pass
+class DuplicateChannelName(NameTaken):
+    def __init__(self) -> None:
+        super().__init__("channel")
 
 
 def list_channels() -> list[Channel]:
@@ -46,7 +48,7 @@ def save(channel: Channel, *, name: str, url: str | None, is_default: bool) -> C
         raise BadChannelUrl("Enter the channel's Apprise URL.")
     clash = db.session.scalar(sa.select(Channel.id).where(sa.func.lower(Channel.name) == name.lower()))
     if clash is not None and clash != channel.id:
-        raise DuplicateChannelName(name)
+        raise DuplicateChannelName()
     if url:
         channel.kind = senders.validate(url)
         channel.url_ciphertext = url_secrets.encrypt(url.strip())
@@ -57,7 +59,7 @@ def save(channel: Channel, *, name: str, url: str | None, is_default: bool) -> C
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise DuplicateChannelName(name) from None
+        raise DuplicateChannelName() from None
     return channel
 
 

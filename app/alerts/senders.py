@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from app.field_errors import FieldErrors, on_field
+
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # A dotted host name or IPv4 address with no empty label (Apprise's "T...1" masks are not).
 _HOST_NAME = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
@@ -27,8 +29,11 @@ MAX_URL_LENGTH = 2000
 logging.getLogger("apprise").propagate = False
 
 
-class BadChannelUrl(ValueError):
+class BadChannelUrl(FieldErrors):
     """The URL is not one Apprise can send to; the message is for people."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(on_field("url", message))
 
 
 @dataclass(frozen=True)

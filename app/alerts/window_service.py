@@ -38,6 +38,7 @@ from app import records
 from app.alerts import windows
 from app.alerts.windows import MAX_DURATION_MINUTES, is_active, validate_cron, validate_timezone
 from app.extensions import db
+from app.field_errors import FieldErrors
 from app.models import MaintenanceWindow, Monitor, utcnow
 
 __all__ = ["ONE_OFF", "RECURRING", "KINDS", "FIELDS_OF", "InvalidWindow", "list_windows", "get_or_none", "get_or_404",
@@ -53,12 +54,8 @@ MAX_ONE_OFF = timedelta(days=31)
 YEARS = (2000, 9998)  # within every database's DATETIME, with room for any offset
 
 
-class InvalidWindow(ValueError):
+class InvalidWindow(FieldErrors):
     """The values are not a valid window; ``fields`` maps each field to its messages."""
-
-    def __init__(self, fields: dict[str, list[str]]) -> None:
-        super().__init__("invalid maintenance window")
-        self.fields = fields
 
 
 # -- reads ------------------------------------------------------------------------------------

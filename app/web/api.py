@@ -21,10 +21,10 @@ from flask import jsonify, url_for
 from app import monitor_service
 from app.dashboard import get_summary
 from app.models import Monitor, Notification, iso_utc
-from app.web import api_channels, api_reference  # noqa: F401  (their routes join this blueprint)
-from app.web.api_common import NOT_AN_OBJECT, NotAnObject, bp, json_error, json_object, saved, token_required
 from app.monitor_schema import monitor_record, settings_of
-from app.web.api_input import FieldErrors, monitor_settings
+from app.web import api_channels, api_reference  # noqa: F401  (their routes join this blueprint)
+from app.web.api_common import bp, saved, token_required, write_from_body
+from app.web.api_input import monitor_settings
 from app.web.hooks import visible_monitor
 from app.web.openapi import OPENAPI
 
@@ -60,18 +60,8 @@ def monitor_notifications(monitor_id: int):
 
 
 def _save(monitor: Monitor, *, base: dict, created: bool):
-    try:
-        monitor_service.save(monitor, monitor_settings(json_object(), base=base))
-    except NotAnObject:
-        return json_error(400, NOT_AN_OBJECT)
-    except FieldErrors as e:
-        return json_error(422, "the monitor is not valid", fields=e.fields)
-    except monitor_service.UnknownChannel as e:
-        return json_error(422, "the monitor is not valid", fields={"channel_ids": [str(e)]})
-    except monitor_service.DuplicateName:
-        return json_error(409, "another monitor already has this name",
-                          fields={"name": ["Another monitor already has this name."]})
-    return saved(monitor_json(monitor),
+    refused = write_from_body("monitor", lambda body: monitor_service.save(monitor, monitor_settings(body, base=base)))
+    return refused or saved(monitor_json(monitor),
                  location=url_for("api.get_monitor", monitor_id=monitor.id) if created else None)
 
 

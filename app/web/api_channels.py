@@ -12,8 +12,8 @@ from flask import jsonify, url_for
 
 from app.alerts import channel_service
 from app.models import Channel
-from app.web.api_common import NOT_AN_OBJECT, NotAnObject, bp, json_error, json_object, saved, token_required
-from app.web.api_input import FieldErrors, channel_values
+from app.web.api_common import bp, saved, token_required, write_from_body
+from app.web.api_input import channel_values
 
 
 def channel_json(channel: Channel) -> dict:
@@ -32,19 +32,9 @@ def get_channel(channel_id: int):
 
 
 def _save(channel: Channel, *, base: dict, created: bool):
-    try:
-        values = channel_values(json_object(), base=base, creating=created)
-        channel_service.save(channel, **values)
-    except NotAnObject:
-        return json_error(400, NOT_AN_OBJECT)
-    except FieldErrors as e:
-        return json_error(422, "the channel is not valid", fields=e.fields)
-    except channel_service.BadChannelUrl as e:
-        return json_error(422, "the channel is not valid", fields={"url": [str(e)]})
-    except channel_service.DuplicateChannelName:
-        return json_error(409, "another channel already has this name",
-                          fields={"name": ["Another channel already has this name."]})
-    return saved(channel_json(channel),
+    refused = write_from_body("channel", lambda body: channel_service.save(
+        channel, **channel_values(body, base=base, creating=created)))
+    return refused or saved(channel_json(channel),
                  location=url_for("api.get_channel", channel_id=channel.id) if created else None)
 
 

@@ -7,11 +7,12 @@ which no browser sends by itself (app/web/api.py says more). Every error is JSON
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any
+from typing import Any, Callable
 
 from flask import Blueprint, jsonify, request
 
 from app import api_tokens
+from app.field_errors import FieldErrors, NameTaken
 from app.web.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -55,3 +56,18 @@ def json_object() -> dict[str, Any]:
 
 
 NOT_AN_OBJECT = "the body must be a JSON object (Content-Type: application/json)"
+
+
+def write_from_body(noun: str, write: Callable[[dict[str, Any]], object]):
+    """Call `write` with the request's JSON object. None when it wrote; else the error to
+    answer: 400 when the body is not an object, and for a refusal (app/field_errors.py)
+    its status (422, or 409 for a taken name) with its messages per field."""
+    try:
+        write(json_object())
+    except NotAnObject:
+        return json_error(400, NOT_AN_OBJECT)
+    except FieldErrors as refused:
+        message = f"another {noun} already has this name" if isinstance(refused, NameTaken) \
+            else f"the {noun} is not valid"
+        return json_error(refused.status, message, fields=refused.fields)
+    return None

@@ -17,10 +17,11 @@ from typing import Any, Mapping
 from werkzeug.datastructures import MultiDict
 
 from app import monitor_schema
-from app.monitor_schema import FieldErrors, MonitorSettings
+from app.field_errors import FieldErrors
+from app.monitor_schema import MonitorSettings
 from app.web.channel_forms import ChannelForm
 
-__all__ = ["FieldErrors", "check_types", "monitor_settings", "channel_values"]
+__all__ = ["check_types", "monitor_settings", "channel_values"]
 
 CHANNEL_READ_ONLY = ("id", "kind", "url_redacted")
 

@@ -25,8 +25,9 @@ from flask import jsonify, url_for
 from app.alerts import window_service
 from app.alerts.windows import is_active
 from app.models import MaintenanceWindow, iso_utc, utcnow
-from app.web.api_common import NOT_AN_OBJECT, NotAnObject, bp, json_error, json_object, saved, token_required
-from app.web.api_input import FieldErrors, check_types
+from app.web.api_common import bp, saved, token_required, write_from_body
+from app.field_errors import FieldErrors
+from app.web.api_input import check_types
 
 READ_ONLY = ("id", "active_now", "active_until", "next_start", "created_at")
 _TIME = (lambda v: v is None or isinstance(v, str), "an RFC 3339 date-time string or null")
@@ -105,18 +106,17 @@ def get_window(window_id: int):
 
 def _save(window: MaintenanceWindow, *, base: dict | None):
     created = base is None
-    try:
-        body = json_object()
+
+    def write(body: dict) -> None:
+        nonlocal base
         if created:
             inferred = any(key in body for key in window_service.FIELDS_OF[window_service.RECURRING])
             base = {"kind": window_service.RECURRING if inferred else window_service.ONE_OFF, "timezone": "UTC",
                     "all_monitors": False, "monitor_ids": []}
         window_service.save(window, window_values(body, base=base))
-    except NotAnObject:
-        return json_error(400, NOT_AN_OBJECT)
-    except (FieldErrors, window_service.InvalidWindow) as e:
-        return json_error(422, "the maintenance window is not valid", fields=e.fields)
-    return saved(window_json(window, utcnow()),
+
+    refused = write_from_body("maintenance window", write)
+    return refused or saved(window_json(window, utcnow()),
                  location=url_for("api.get_window", window_id=window.id) if created else None)
 
 

@@ -12,9 +12,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from app.alerts import channel_service
+from app.field_errors import FieldErrors
 from app.models import Channel
 from app.web.account_forms import ConfirmForm
 from app.web.channel_forms import ChannelForm
+from app.web.forms import add_errors
 from app.web.redirects import back_or
 
 bp = Blueprint("channels", __name__, url_prefix="/channels")
@@ -45,10 +47,8 @@ def _edit(channel: Channel, form: ChannelForm, *, created: bool):
     if form.validate_on_submit():
         try:
             channel_service.save(channel, name=form.name.data, url=form.new_url, is_default=form.is_default.data)
-        except channel_service.BadChannelUrl as exc:
-            form.url.errors.append(str(exc))
-        except channel_service.DuplicateChannelName:
-            form.name.errors.append("Another channel already has this name.")
+        except FieldErrors as refused:  # a URL Apprise refuses, a taken name
+            add_errors(form, refused.fields)
         else:
             flash(f"Channel “{channel.name}” {'added' if created else 'saved'}.", "success")
             return redirect(url_for("channels.index"))

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app import monitor_schema
+from app.field_errors import FieldErrors
 from app.monitor_schema import CONTROL_CHARS_REFUSED, default, has_control_chars, title
 
 
@@ -21,6 +22,16 @@ def strip(value):
 def no_control_chars(form, field) -> None:
     if has_control_chars(field.data):
         raise ValidationError(CONTROL_CHARS_REFUSED)
+
+
+def add_errors(form, fields: dict[str, list[str]]) -> None:
+    """A service's messages (app/field_errors.py) under their boxes, on the boxes that have
+    none yet (a box that could not be read already says so; "enter a date" on top of "not a
+    date" would say it twice)."""
+    for name, messages in fields.items():
+        box = form[name]
+        if not box.errors:
+            box.errors = list(messages)
 
 
 class BoundedIntegerField(IntegerField):
@@ -101,7 +112,7 @@ class MonitorForm(FlaskForm):
             self[box].errors.append(monitor_schema.says(name).missing)
         try:
             self.settings = monitor_schema.validate(values)
-        except monitor_schema.FieldErrors as exc:
+        except FieldErrors as exc:
             for (name, *index), message in exc.located:
                 if name not in values:
                     continue  # left out above: its own error is shown already

@@ -18,7 +18,8 @@ from app import monitor_service
 from app.alerts import channel_service
 from app.models import Monitor
 from app.web.account_forms import ConfirmForm
-from app.web.forms import MonitorForm
+from app.field_errors import FieldErrors
+from app.web.forms import MonitorForm, add_errors
 from app.web.hooks import sees_private
 from app.web.redirects import back_or
 
@@ -51,10 +52,8 @@ def _edit(monitor: Monitor, form: MonitorForm, *, created: bool):
     if form.validate_on_submit():
         try:
             monitor_service.save(monitor, form.settings)
-        except monitor_service.DuplicateName:
-            form.name.errors.append("Another monitor already has this name.")
-        except monitor_service.UnknownChannel as exc:  # deleted since the form was shown, or made up
-            form.channel_ids.errors.append(str(exc))
+        except FieldErrors as refused:  # a taken name, a channel deleted since the form was shown
+            add_errors(form, refused.fields)
         else:
             flash(f"Monitor “{monitor.name}” {'added' if created else 'saved'}.", "success")
             return redirect(url_for("monitors.detail", monitor_id=monitor.id))

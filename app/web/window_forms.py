@@ -2,9 +2,9 @@
 
 Guarantees: the form only reads and types the input (text, a date and time, a whole
 number, ticked monitors) and carries the CSRF token; every rule about what makes a
-window valid is app/alerts/window_service.save's, whose messages are put back on the
-fields here (``add_errors``), so the pages and the JSON API refuse the same windows with
-the same words. Times are shown and read as wall-clock times in the window's time zone.
+window valid is app/alerts/window_service.save's, whose messages the page puts back on
+the fields (app/web/forms.py ``add_errors``), so the pages and the JSON API refuse the
+same windows with the same words. Times are shown and read as wall-clock times in the window's time zone.
 """
 from __future__ import annotations
 
@@ -83,10 +83,3 @@ class WindowForm(FlaskForm):
         """What window_service.save takes."""
         return {key: getattr(self, key).data for key in FORM_FIELDS}
 
-    def add_errors(self, fields: dict[str, list[str]]) -> None:
-        """The service's messages, on the fields that have none yet (a field that could not be
-        read already says so; "enter a date" on top of "not a date" would say it twice)."""
-        for key, messages in fields.items():
-            field = getattr(self, key)
-            if not field.errors:
-                field.errors = list(messages)

@@ -19,6 +19,7 @@ from app.alerts import window_service
 from app.alerts.windows import is_active
 from app.models import MaintenanceWindow, utcnow
 from app.web.account_forms import ConfirmForm
+from app.web.forms import add_errors
 from app.web.window_forms import WindowForm
 
 bp = Blueprint("windows", __name__, url_prefix="/maintenance")
@@ -67,7 +68,7 @@ def _edit(window: MaintenanceWindow, form: WindowForm, *, created: bool):
                 flash(f"Maintenance window “{window.name}” {'added' if created else 'saved'}.", "success")
                 return redirect(url_for("windows.index"))
         except window_service.InvalidWindow as exc:
-            form.add_errors(exc.fields)
+            add_errors(form, exc.fields)
     status = 422 if form.errors else 200
     return render_template("windows/form.html", form=form, window=window, created=created,
                            zones=sorted(window_service.known_zones())), status
