@@ -35,8 +35,8 @@ from typing import Annotated, Any, Iterable
 from urllib.parse import urlsplit
 
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, ValidationError,
-                      WithJsonSchema, model_validator)
-from pydantic_core import PydanticCustomError
+                      WithJsonSchema, WrapValidator)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.field_errors import FieldErrors
 from app.monitor_limits import (CHECKS_IN_A_ROW_RANGE, DEFAULTS, INTERVALS_MINUTES, KEYWORD_MAX, METHODS, NAME_MAX,
@@ -117,6 +117,23 @@ _TIMEOUT, _TIMEOUT_SAYS = _between(TIMEOUT_RANGE, "seconds", allow_inf_nan=False
 _CHECKS, _CHECKS_SAYS = _between(CHECKS_IN_A_ROW_RANGE, "checks")
 _REMINDER, _REMINDER_SAYS = _between(REMINDER_MINUTES_RANGE, "minutes")
 StatusCode = Annotated[int, Field(ge=STATUS_RANGE[0], le=STATUS_RANGE[1])]
+_OUT_OF_ORDER = "The upper bound must not be below the lower one."
+
+
+def _in_order(value: Any, handler) -> list[int]:
+    """The status range's bounds in order. Checked even when a bound is also out of range,
+    so "50 below 200" is told both things at once (pydantic stops at a field's first error)."""
+    try:
+        low, high = bounds = handler(value)
+    except ValidationError as exc:
+        details = [InitErrorDetails(type=error["type"], loc=error["loc"], input=error["input"],
+                                    ctx=error.get("ctx", {})) for error in exc.errors()]
+        if isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value) and value[1] < value[0]:
+            details.append(InitErrorDetails(type=_refuse(_OUT_OF_ORDER), loc=(1,), input=value))
+        raise ValidationError.from_exception_data("expected_status", details) from None
+    if high < low:
+        raise _refuse(_OUT_OF_ORDER)
+    return bounds
 ChannelId = Annotated[int, Field(ge=1, le=2**63 - 1)]  # a BIGINT id at most
 
 
@@ -139,7 +156,7 @@ class MonitorSettings(BaseModel):
         DEFAULTS["interval_minutes"], title="Check every", description="Minutes between checks")
     timeout_seconds: Annotated[float, Says(_TIMEOUT_SAYS + ".", "Enter a timeout.")] = Field(
         DEFAULTS["timeout_seconds"], title="Timeout (seconds)", **_TIMEOUT)
-    expected_status: Annotated[list[StatusCode], Says(
+    expected_status: Annotated[list[StatusCode], WrapValidator(_in_order), Says(
         f"A status code is between {STATUS_RANGE[0]} and {STATUS_RANGE[1]}.", "Enter a status code.")] = Field(
         default_factory=lambda: list(DEFAULTS["expected_status"]), min_length=2, max_length=2,
         title="Expected status", description="The lowest and the highest status code that count as up",
@@ -158,13 +175,6 @@ class MonitorSettings(BaseModel):
         DEFAULTS["renotify_minutes"], title="Remind every K minutes while down (optional)", **_REMINDER)
     channel_ids: Annotated[list[ChannelId], Says("There is no channel with this id.")] = Field(
         None, title="Channels", description="Ids of the channels to notify", json_schema_extra=_no_default_in_schema)
-
-    @model_validator(mode="after")
-    def _status_range_in_order(self) -> "MonitorSettings":
-        low, high = self.expected_status
-        if high < low:
-            raise _refuse("The upper bound must not be below the lower one.")
-        return self
 
     def columns(self) -> dict[str, Any]:
         """The values as the monitors table stores them (channels are a relation, not a column)."""
@@ -248,11 +258,10 @@ def message_for(error: dict, *, name: str) -> str:
 
 def located_errors(exc: ValidationError) -> list[tuple[tuple, str]]:
     """The errors of a MonitorSettings validation in Vigil's words, each with its place:
-    (field,) or (field, index); an error of the whole model, the status range's order,
-    is placed at ("expected_status", 1), the upper bound."""
+    (field,) or (field, index)."""
     found = []
     for error in exc.errors():
-        place = tuple(error["loc"]) or ("expected_status", 1)
+        place = tuple(error["loc"])
         found.append((place, message_for(error, name=str(place[0]))))
     return found
 
