@@ -1,20 +1,35 @@
 """The ``check-monitors`` job: probe the monitors that are due, record what was seen.
 
-Every minute (one CronJob slot): select the enabled monitors due for the slot,
-probe them concurrently (app.monitoring.probe), then in one transaction insert
-their check results, advance each monitor's state by its thresholds (down after
-N failed checks in a row, up after M good ones: app.alerts.thresholds), open an
-incident when a monitor turns down and resolve it when it turns up, and queue
-one outbox row per (event, channel) (app.alerts.outbox); commit; drop the cached
-dashboard summary; then send what is queued (app.alerts.dispatch) with the time
-left, so a state change is announced seconds after the check that saw it.
+Every minute (one CronJob slot): select the enabled monitors due for the slot (those of
+this shard, when the job runs as n shards), probe them concurrently
+(app.monitoring.probe), and, while the rest are still being probed, write the results in
+batches: each batch, in one transaction, inserts its check results, advances each
+monitor's state by its thresholds (down after N failed checks in a row, up after M good
+ones: app.alerts.thresholds), opens an incident when a monitor turns down and resolves it
+when it turns up, and queues one outbox row per (event, channel) (app.alerts.outbox).
+Then drop the cached dashboard summary, and send what is queued (app.alerts.dispatch) with
+the time left, so a state change is announced seconds after the check that saw it.
 
 Due: never checked, or ``last_checked_at + interval <= slot + DUE_TOLERANCE``.
 ``last_checked_at`` is when the probe really ran (the UI shows it), which is
-some seconds after its slot: the pod starts late, and 1,000 probes take a few
+some seconds after its slot: the pod starts late, and 10,000 probes take a few
 seconds. A tolerance below one period (60 s) can never make a check early by a
 slot, and one close to it keeps a 1-minute monitor from skipping every other
 minute when its probe ran more than a few seconds after the slot.
+
+Concurrency: sized per run from the deadline and the monitors due
+(``probe.plan_workers``): the expected time of every due monitor (its last latency; its
+timeout if it last failed without an answer; UNKNOWN_PROBE_S if never checked), added
+up, over half the probing budget; at least 16 (or one per monitor), at most
+VIGIL_CHECK_CONCURRENCY (default 512, the cap on probes and sockets in flight). The pool
+grows toward that cap during the run if the probes so far say it would not finish in
+time (``probe.ProbeRun``).
+
+Shards (app.jobs.check_shards): shard k of n (JOB_COMPLETION_INDEX of VIGIL_JOB_SHARDS,
+set by the Indexed Job the chart renders) selects only the due monitors whose stable id
+hash falls in k; n shards together check every due monitor exactly once per slot. Each
+shard claims its own run (app/jobs/runner.py), so shards do not block each other, and a
+shard the Job retries re-checks only what the failed attempt did not record.
 
 Guarantees:
 - The run fits its deadline: probing gets the deadline minus WRITE_RESERVE_S;
@@ -22,20 +37,23 @@ Guarantees:
   longer than the whole budget is cut to it. Monitors left unprobed are not
   recorded and stay due; they go first next minute (oldest check first), so a
   shortage of time never reads as "down".
-- The write is one transaction. Monitor rows are locked (SELECT ... FOR UPDATE
-  on MariaDB) and re-read, so a monitor deleted meanwhile is skipped instead of
-  failing the run, and state only moves forward: a result older than the
-  monitor's last check (a run of another slot that overlapped) is recorded but
-  does not change is_up or incidents. At most one incident per monitor is open.
+- Each batch (at most WRITE_BATCH results, written at least every WRITE_EVERY_S) is one
+  transaction; a run that stops half-way keeps the batches it committed, and the rest
+  stay due. Monitor rows are locked (SELECT ... FOR UPDATE on MariaDB) in id order and
+  re-read, so a monitor deleted meanwhile is skipped instead of failing the run, and state
+  only moves forward: a result older than the monitor's last check (a run of another slot
+  that overlapped) is recorded but does not change is_up or incidents. At most one
+  incident per monitor is open.
 - Each state change is queued for notification exactly once: the monitor's row lock
   serialises the writers of one monitor, the state moves only forward, and the
-  outbox rows commit with the change or not at all. Inside a maintenance window the
-  incident is marked and nothing is queued.
+  outbox rows commit with the change (in the same batch) or not at all. Inside a
+  maintenance window the incident is marked and nothing is queued.
 - No probe connects to an address in VIGIL_PROBE_DENY: a monitor whose host
   resolves to one is recorded as a failed check that says so (and may open an
   incident like any other failure).
-- Queries are set-based: one select of due monitors, one bulk insert, one
-  executemany update; cost grows with the number of due monitors only.
+- Queries are set-based: one select of due monitors; per batch one locking select, one
+  bulk insert, one executemany update (one UPDATE with a CASE per monitor was tried: its
+  compilation cost 5 times the CPU); cost grows with the number of due monitors only.
 """
 from __future__ import annotations
 
@@ -53,6 +71,7 @@ from app.alerts.outbox import IncidentEvent
 from app.alerts.windows import monitors_in_maintenance
 from app.dashboard import invalidate_summary
 from app.extensions import db
+from app.jobs.check_shards import in_shard
 from app.jobs.registry import JobContext, job
 from app.models import CheckResult, Incident, Monitor
 
@@ -61,23 +80,28 @@ if TYPE_CHECKING:
 
 DUE_TOLERANCE = timedelta(seconds=55)
 WRITE_RESERVE_S = 10.0  # of the deadline, kept for the database writes after probing
-DEFAULT_CONCURRENCY = 64
+DEFAULT_CONCURRENCY = 512  # VIGIL_CHECK_CONCURRENCY's default: the most probes in flight
+WRITE_BATCH = 500  # results per write transaction
+WRITE_EVERY_S = 2.0  # a batch is written at least this often while results come in
+UNKNOWN_PROBE_S = 1.0  # expected duration of a monitor never checked (at most its timeout)
+CONNECT_ALLOWANCE_S = 0.02  # added to a last latency: connecting, and the job's own work
 DISPATCH_RESERVE_S = 3.0  # of the deadline, never used for sending notifications
 WRITE_ATTEMPTS = 3  # a deadlock with a concurrent delete is retried, not fatal
 
 
-@job("check-monitors", cron="* * * * *", deadline=40,
+@job("check-monitors", cron="* * * * *", deadline=40, sharded=True,
      description="Probe the monitors that are due, concurrently; record the results, "
                  "open and resolve incidents.")
 def check_monitors(ctx: JobContext) -> str:
     # Imported here, not at the top: the registry loads this module in every job pod,
     # and only this job needs httpx (about 15 ms of start-up; see bench/jobstart).
-    from app.monitoring.probe import ProbeTarget, probe_many
+    from app.monitoring.probe import ProbeRun, ProbeTarget, plan_workers
 
     started = time.monotonic()
-    due = due_monitors(ctx.slot)
+    shard = f" (shard {ctx.shard} of {ctx.shards})" if ctx.shards > 1 else ""
+    due = due_monitors(ctx.slot, shard=ctx.shard, shards=ctx.shards)
     if not due:
-        return "checked 0 monitors: 0 up, 0 down (none due)"
+        return f"checked 0 monitors: 0 up, 0 down (none due){shard}"
     budget = ctx.deadline_s - WRITE_RESERVE_S - (time.monotonic() - started)
     targets = [ProbeTarget(id=m.id, url=m.url, method=m.method,
                            timeout_s=max(0.1, min(float(m.timeout_seconds), budget)),
@@ -86,15 +110,25 @@ def check_monitors(ctx: JobContext) -> str:
                for m in due]
     # Longest timeouts first, so they are never the ones that no longer fit in the budget.
     targets.sort(key=lambda t: -t.timeout_s)
-    concurrency = int(current_app.config.get("VIGIL_CHECK_CONCURRENCY", DEFAULT_CONCURRENCY))
+    cap = int(current_app.config.get("VIGIL_CHECK_CONCURRENCY", DEFAULT_CONCURRENCY))
+    workers = plan_workers([expected_seconds(m, budget) for m in due], budget, max_workers=cap)
     db.session.rollback()  # end the read transaction: no connection held idle while probing
     # Read on every run, and checked after DNS on every connection (app.monitoring.address_guard).
     deny = current_app.config["VIGIL_PROBE_DENY"]
-    results = probe_many(targets, max_workers=concurrency, budget_s=budget, deny=deny)
-    recorded = record_results(results)
-    invalidate_summary()
-    up = sum(1 for r in recorded if r.ok)
-    message = f"checked {len(recorded)} monitors: {up} up, {len(recorded) - up} down"
+    recorded = up = 0
+    try:
+        with ProbeRun(targets, workers=workers, max_workers=cap, budget_s=budget, deny=deny) as run:
+            # Written while the rest is still being probed: each batch is one transaction.
+            for batch in run.batches(size=WRITE_BATCH, every_s=WRITE_EVERY_S):
+                written = record_results(batch)
+                recorded += len(written)
+                up += sum(1 for r in written if r.ok)
+    finally:
+        if recorded:
+            invalidate_summary()
+    ctx.log.info("check-monitors%s: %d due, %d probed at once (planned %d, at most %d), %.1fs",
+                 shard, len(due), run.workers, workers, cap, time.monotonic() - started)
+    message = f"checked {recorded} monitors: {up} up, {recorded - up} down{shard}"
     # Announce what this run queued now, with what is left of the deadline (the timer
     # sends anything left over: app.alerts.dispatch).
     left = ctx.deadline_s - (time.monotonic() - started) - DISPATCH_RESERVE_S
@@ -107,7 +141,7 @@ def check_monitors(ctx: JobContext) -> str:
         else:
             if sent.sent or sent.retrying or sent.failed:
                 message += f"; notifications: {sent}"
-    left = len(due) - len(results)
+    left = len(due) - recorded
     if left:
         message += f"; {left} left for the next run (time budget)"
         ctx.log.warning("check-monitors: %d of %d due monitors not probed within %.0fs",
@@ -115,8 +149,22 @@ def check_monitors(ctx: JobContext) -> str:
     return message
 
 
-def due_monitors(slot: datetime) -> list[sa.Row]:
-    """Enabled monitors due at `slot`, least recently checked first (never checked first of all)."""
+def expected_seconds(monitor: sa.Row, budget_s: float) -> float:
+    """What probing `monitor` is expected to take, for sizing the pool: its last latency
+    when it answered, its whole timeout when it was checked and did not answer (a hang or a
+    refusal: assume the worse), a guess of UNKNOWN_PROBE_S (at most its timeout) when it
+    was never checked."""
+    timeout = min(float(monitor.timeout_seconds), budget_s)
+    if monitor.last_latency_ms is not None:
+        return min(timeout, monitor.last_latency_ms / 1000.0 + CONNECT_ALLOWANCE_S)
+    if monitor.last_checked_at is not None:
+        return timeout
+    return min(timeout, UNKNOWN_PROBE_S)
+
+
+def due_monitors(slot: datetime, *, shard: int = 0, shards: int = 1) -> list[sa.Row]:
+    """Enabled monitors due at `slot` (of shard k of n: app.jobs.check_shards), least recently
+    checked first (never checked first of all)."""
     intervals = list(db.session.scalars(
         sa.select(Monitor.interval_minutes).where(Monitor.enabled.is_(True)).distinct()))
     if not intervals:
@@ -127,8 +175,9 @@ def due_monitors(slot: datetime) -> list[sa.Row]:
                 Monitor.last_checked_at <= slot + DUE_TOLERANCE - timedelta(minutes=minutes))
         for minutes in intervals))
     query = (sa.select(Monitor.id, Monitor.url, Monitor.method, Monitor.timeout_seconds,
-                       Monitor.expected_status_min, Monitor.expected_status_max, Monitor.keyword)
-             .where(Monitor.enabled.is_(True), due)
+                       Monitor.expected_status_min, Monitor.expected_status_max, Monitor.keyword,
+                       Monitor.last_checked_at, Monitor.last_latency_ms)
+             .where(Monitor.enabled.is_(True), due, in_shard(Monitor.id, shard, shards))
              .order_by(Monitor.last_checked_at.is_not(None), Monitor.last_checked_at, Monitor.id))
     return list(db.session.execute(query))
 

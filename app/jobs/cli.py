@@ -2,7 +2,11 @@
 
     list [--format table|json]          name, kind, schedule or interval
     run NAME [--slot TIME]              0 succeeded or skipped duplicate slot,
-                                        1 failed, 2 usage error, 143 interrupted
+        [--shard K --shards N]          1 failed, 2 usage error, 143 interrupted;
+                                        a sharded job's shard K of N (default:
+                                        JOB_COMPLETION_INDEX, which an Indexed Job
+                                        sets, of VIGIL_JOB_SHARDS, which the chart
+                                        sets; else 0 of 1)
     export --format values [--output PATH]
                                         the chart's job values; the chart renders
                                         the CronJobs (hack/render-manifests.sh)
@@ -28,6 +32,10 @@ from app.jobs import registry, schedule
 EXIT_USAGE = 2
 
 
+class BadShard(ValueError):
+    """A shard number or count that cannot be; the message is fit for a user."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not argparse's usage block
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
@@ -43,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--slot", help="ISO 8601 time (UTC if naive) or 'now'; default: see docs")
     run.add_argument("--trigger", choices=("schedule", "manual"), default=None,
                      help="recorded with the run; default: schedule inside a Job, else manual")
+    run.add_argument("--shard", type=int, default=None,
+                     help="this shard's number k, 0 to N-1 (default: JOB_COMPLETION_INDEX, else 0)")
+    run.add_argument("--shards", type=int, default=None,
+                     help="how many shards share the slot (default: VIGIL_JOB_SHARDS, else 1)")
     export = commands.add_parser("export", help="write the chart's job values (the chart renders the CronJobs)")
     export.add_argument("--format", choices=("values",), required=True)
     export.add_argument("--output", help="a file; default or '-': stdout")
@@ -57,8 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list(args.format)
         if args.command == "export":
             return _export(args.output)
-        return _run(args.name, args.slot, args.trigger)
-    except (registry.UnknownJob, schedule.BadSlot) as exc:
+        return _run(args.name, args.slot, args.trigger, args.shard, args.shards)
+    except (registry.UnknownJob, schedule.BadSlot, BadShard) as exc:
         print(f"python -m app.jobs: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -96,11 +108,34 @@ def default_slot(job: registry.Job, now: datetime) -> datetime:
     return schedule.slot_from_job_name(os.environ.get("VIGIL_JOB_NAME")) or runtime.current_slot(job, now)
 
 
-def _run(name: str, slot_text: str | None, trigger: str | None) -> int:
+def shard_of_process(job: registry.Job, shard: int | None, shards: int | None) -> tuple[int, int]:
+    """(k, n): the flags, else what the Indexed Job and the chart set, else 0 of 1."""
+    def number(value: int | None, variable: str, default: int) -> int:
+        if value is not None:
+            return value
+        raw = os.environ.get(variable, "").strip()
+        if not raw:
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise BadShard(f"{variable} must be a whole number, not {raw!r}") from None
+
+    k, n = number(shard, "JOB_COMPLETION_INDEX", 0), number(shards, "VIGIL_JOB_SHARDS", 1)
+    if n < 1 or not 0 <= k < n:
+        raise BadShard(f"shard {k} of {n} does not exist (shards are numbered 0 to n-1)")
+    if n > 1 and not job.sharded:
+        raise BadShard(f"job {job.name} is not sharded; run it without --shard/--shards")
+    return k, n
+
+
+def _run(name: str, slot_text: str | None, trigger: str | None, shard: int | None = None,
+         shards: int | None = None) -> int:
     job = registry.get_job(name)
     from app.config import ConfigError
     from app.models import utcnow
 
+    shard, shards = shard_of_process(job, shard, shards)
     slot = schedule.parse_slot(slot_text) if slot_text else default_slot(job, utcnow())
     trigger = trigger or os.environ.get("VIGIL_JOB_TRIGGER") or (
         "schedule" if os.environ.get("VIGIL_JOB_NAME") else "manual")
@@ -129,7 +164,7 @@ def _run(name: str, slot_text: str | None, trigger: str | None) -> int:
     signal.setitimer(signal.ITIMER_REAL, job.deadline_s)
     try:
         with app.app_context():
-            result = run_job(job, slot=slot, trigger=trigger)
+            result = run_job(job, slot=slot, trigger=trigger, shard=shard, shards=shards)
     except Interrupted:
         print(f"job {name} slot {slot.isoformat()}: interrupted by SIGTERM", file=sys.stderr)
         return 143
@@ -143,7 +178,8 @@ def _run(name: str, slot_text: str | None, trigger: str | None) -> int:
         return 1
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-    print(f"job {name} slot {slot.isoformat()}: {result.outcome}"
+    where = f" shard {shard} of {shards}" if shards > 1 else ""
+    print(f"job {name} slot {slot.isoformat()}{where}: {result.outcome}"
           + (f" ({result.message})" if result.message else ""), file=sys.stderr)
     return result.exit_code
 

@@ -13,6 +13,11 @@ committed block of charts/vigil/values.yaml is stale. Derived settings, per job:
   by more than that is skipped rather than run late;
 - backoffLimit: no retry for jobs that run more often than every 5 minutes (the next
   slot comes soon enough), 2 otherwise.
+Sharded jobs (check-monitors) also get, for the chart's Indexed Job:
+- shards: 1, the default; people raise it in their own values (`jobs.check-monitors.shards`);
+- backoffLimitPerIndex: 1, one retry of a failed shard within activeDeadlineSeconds (the
+  runner lets a shard whose attempt failed run again: app/jobs/runner.py); on by default
+  since Kubernetes 1.29, below the chart's kubeVersion floor.
 """
 from __future__ import annotations
 
@@ -30,10 +35,14 @@ def timing(job: Job) -> dict[str, int]:
     }
 
 
+def sharding(job: Job) -> dict[str, int]:
+    return {"shards": 1, "backoffLimitPerIndex": 1} if job.sharded else {}
+
+
 def values() -> dict[str, Any]:
     """The chart's `jobs` values: one entry per cron job."""
     return {"jobs": {job.name: {"schedule": job.schedule, "description": job.description,
-                                **timing(job)} for job in cron_jobs()}}
+                                **timing(job), **sharding(job)} for job in cron_jobs()}}
 
 
 def to_yaml(document: dict[str, Any]) -> str:

@@ -11,6 +11,12 @@ Guarantees: names are unique and DNS-label safe (they become CronJob names);
 a cron job has a five-field schedule that APScheduler can parse; a timer has a
 positive interval. Declaring a job imports nothing heavy, so `python -m app.jobs
 list` stays fast.
+
+Sharded jobs (``sharded=True``, cron only; check-monitors): the chart runs them as an
+Indexed Job of ``shards`` pods (its `jobs.<name>.shards` value, default 1); shard k of n
+gets ``ctx.shard`` and ``ctx.shards`` and does its part of the work. Each shard claims its
+own run (app/jobs/runner.py), and a shard whose attempt failed may run again as the next
+attempt (the Job retries that index).
 """
 from __future__ import annotations
 
@@ -41,6 +47,9 @@ class JobContext:
     epoch: int | None
     deadline_s: float
     log: logging.Logger
+    shard: int = 0  # k, of 0..shards-1 (always 0 of 1 for a job that is not sharded)
+    shards: int = 1
+    attempt: int = 0  # 0, or the retry number of this shard's run for this slot
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ class Job:
     schedule: str | None = None
     interval_s: float | None = None
     retry: RetryPolicy = RetryPolicy()
+    sharded: bool = False
 
     @property
     def period_s(self) -> float:
@@ -80,8 +90,9 @@ class UnknownJob(KeyError):
 
 
 def job(name: str, *, description: str, deadline: float, cron: str | None = None,
-        every: float | None = None, retries: int = 0, backoff: float = 1.0):
-    """Declare a job: `cron` (five-field schedule, UTC) or `every` (timer interval in seconds)."""
+        every: float | None = None, retries: int = 0, backoff: float = 1.0, sharded: bool = False):
+    """Declare a job: `cron` (five-field schedule, UTC) or `every` (timer interval in seconds).
+    `sharded`: the job can split its work into shards (see the module docstring)."""
     if not _NAME.match(name):
         raise ValueError(f"job name {name!r} must be a DNS label of at most 42 characters")
     if (cron is None) == (every is None):
@@ -90,6 +101,8 @@ def job(name: str, *, description: str, deadline: float, cron: str | None = None
         raise ValueError(f"job {name!r}: the interval must be positive")
     if deadline <= 0:
         raise ValueError(f"job {name!r}: the deadline must be positive")
+    if sharded and cron is None:
+        raise ValueError(f"job {name!r}: only cron jobs can be sharded (an Indexed Job per slot)")
     if cron is not None:
         from app.jobs.schedule import period_seconds, validate_cron
 
@@ -106,7 +119,7 @@ def job(name: str, *, description: str, deadline: float, cron: str | None = None
         REGISTRY[name] = Job(name=name, kind="cron" if cron else "timer", func=func,
                              description=description, deadline_s=float(deadline), schedule=cron,
                              interval_s=float(every) if every else None,
-                             retry=RetryPolicy(retries=retries, backoff_s=backoff))
+                             retry=RetryPolicy(retries=retries, backoff_s=backoff), sharded=sharded)
         return func
 
     return register

@@ -1,10 +1,15 @@
 """The jobs page: every job with its schedule, last runs and next run; run history;
 Run now (app/run_now.py: one pending at a time, else 409) and, in Kubernetes, pause and resume.
+
+A sharded job (check-monitors as an Indexed Job of n pods) records one run per shard and
+attempt. The index shows one badge per slot (its shards' runs folded into one status, each
+shard's own in the badge's title); the history lists every run with its shard and attempt.
 """
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -19,8 +24,60 @@ from app.models import JobRun, utcnow
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 log = logging.getLogger(__name__)
-RECENT = 5
+RECENT = 5  # slots shown per job on the index
 HISTORY = 60
+RUNS_PER_SLOT = 12  # rows read per shown slot: room for shards and their retries
+# A slot's status from its shards' latest attempts: the first of these any shard has.
+SLOT_STATUS_ORDER = ("running", "lost", "failed", "interrupted", "succeeded", "skipped")
+
+
+@dataclass
+class SlotRuns:
+    """The runs of one job for one slot (one, unless the job is sharded), for a badge."""
+    slot: datetime
+    runs: list[JobRun]
+
+    @property
+    def latest(self) -> list[JobRun]:
+        """Each shard's latest attempt, by shard."""
+        latest: dict[int, JobRun] = {}
+        for run in self.runs:
+            if run.shard not in latest or run.attempt > latest[run.shard].attempt:
+                latest[run.shard] = run
+        return [latest[shard] for shard in sorted(latest)]
+
+    @property
+    def status(self) -> str:
+        statuses = {run.status for run in self.latest}
+        return next((s for s in SLOT_STATUS_ORDER if s in statuses), sorted(statuses)[0])
+
+    @property
+    def duration_s(self) -> float | None:
+        durations = [run.duration_s for run in self.latest if run.duration_s is not None]
+        return max(durations) if durations else None
+
+    @property
+    def shards(self) -> int:
+        return max(run.shards for run in self.runs)
+
+    @property
+    def title(self) -> str:
+        text = f"{self.slot}: {self.status}"
+        if self.duration_s is not None:
+            text += f" in {self.duration_s:.2f} s"
+        if self.shards > 1 or len(self.runs) > 1:
+            text += " (" + "; ".join(
+                f"shard {run.shard} of {run.shards}: {run.status}" + (f" on retry {run.attempt}" if run.attempt else "")
+                for run in self.latest) + ")"
+        return text
+
+
+def by_slot(runs: list[JobRun], limit: int) -> list[SlotRuns]:
+    """`runs` (newest first) grouped per slot, newest slot first, at most `limit` slots."""
+    groups: dict[datetime, SlotRuns] = {}
+    for run in runs:
+        groups.setdefault(run.slot, SlotRuns(run.slot, [])).runs.append(run)
+    return sorted(groups.values(), key=lambda g: max(r.started_at for r in g.runs), reverse=True)[:limit]
 
 
 def next_run(job, now):
@@ -37,10 +94,11 @@ def index():
         partition_by=JobRun.job, order_by=JobRun.started_at.desc()).label("rn")).subquery())
     runs = sa.orm.aliased(JobRun, ranked)
     recent: dict[str, list[JobRun]] = {}
-    for run in db.session.scalars(sa.select(runs).where(ranked.c.rn <= RECENT)
+    for run in db.session.scalars(sa.select(runs).where(ranked.c.rn <= RECENT * RUNS_PER_SLOT)
                                   .order_by(ranked.c.job, ranked.c.started_at.desc())):
         recent.setdefault(run.job, []).append(run)
-    rows = [{"job": job, "runs": recent.get(job.name, []), "next_run": next_run(job, now)} for job in jobs]
+    rows = [{"job": job, "slots": by_slot(recent.get(job.name, []), RECENT), "next_run": next_run(job, now)}
+            for job in jobs]
     return render_template("jobs/index.html", rows=rows)
 
 

@@ -13,7 +13,8 @@ import yaml
 
 from app.jobs import registry
 from app.jobs.schedule import period_seconds
-from tests.chart.chart import DEV, PROD, REPO, container, env_of, find, one, render, values_yaml
+from tests.chart.chart import (CHART, DEV, PROD, REPO, container, env_of, find, one, render, render_error,
+                               values_yaml)
 
 
 @functools.lru_cache(maxsize=1)
@@ -43,7 +44,10 @@ def test_one_cronjob_per_cron_job_with_the_exported_timing():
         assert spec["schedule"] == job["schedule"]
         assert spec["startingDeadlineSeconds"] == job["startingDeadlineSeconds"]
         assert spec["jobTemplate"]["spec"]["activeDeadlineSeconds"] == job["activeDeadlineSeconds"]
-        assert spec["jobTemplate"]["spec"]["backoffLimit"] == job["backoffLimit"]
+        if "shards" in job:  # an Indexed Job: retries per shard instead (test_sharded_* below)
+            assert spec["jobTemplate"]["spec"]["backoffLimitPerIndex"] == job["backoffLimitPerIndex"]
+        else:
+            assert spec["jobTemplate"]["spec"]["backoffLimit"] == job["backoffLimit"]
         assert rendered[name]["metadata"]["annotations"]["vigil.dev/description"] == job["description"]
 
 
@@ -106,3 +110,57 @@ def test_a_new_registry_job_becomes_a_cronjob():
     job = one(objects, "CronJob", "vigil-nightly-report")
     assert container(job["spec"]["jobTemplate"]["spec"]["template"]["spec"], "job")["args"][-1] == "nightly-report"
     assert "vigil-nightly-report" in one(objects, "Role")["rules"][1]["resourceNames"]
+
+
+# --- check-monitors as an Indexed Job ------------------------------------------------------
+
+SHARDED = sorted(j.name for j in registry.cron_jobs() if j.sharded)
+
+
+def test_only_check_monitors_is_sharded_and_it_exports_one_shard():
+    assert SHARDED == ["check-monitors"]
+    exported = exported_values()["jobs"]
+    assert exported["check-monitors"]["shards"] == 1 and exported["check-monitors"]["backoffLimitPerIndex"] == 1
+    assert not any("shards" in job for name, job in exported.items() if name not in SHARDED)
+
+
+def _job_spec(values=None, files=PROD, name="check-monitors"):
+    return cronjobs(files, values)[name]["spec"]["jobTemplate"]["spec"]
+
+
+def test_check_monitors_is_an_indexed_job_of_one_shard_by_default():
+    job = _job_spec()
+    assert (job["completionMode"], job["completions"], job["parallelism"]) == ("Indexed", 1, 1)
+    assert job["backoffLimitPerIndex"] == 1 and "backoffLimit" not in job
+    env = env_of(container(job["template"]["spec"], "job"))
+    assert env["VIGIL_JOB_SHARDS"] == "1"
+    assert "JOB_COMPLETION_INDEX" not in env  # Kubernetes sets it in every pod of an Indexed Job
+    # The rules that hold for every CronJob hold here too.
+    assert job["podFailurePolicy"]["rules"][0]["action"] == "FailJob"
+    assert container(job["template"]["spec"], "job")["args"] == ["python", "-m", "app.jobs", "run", "check-monitors"]
+
+
+def test_one_value_sets_parallelism_completions_and_the_shard_count():
+    job = _job_spec({"jobs.check-monitors.shards": 3})
+    assert (job["completionMode"], job["completions"], job["parallelism"]) == ("Indexed", 3, 3)
+    assert env_of(container(job["template"]["spec"], "job"))["VIGIL_JOB_SHARDS"] == "3"
+    # The other jobs stay plain Jobs of one pod.
+    for name in ("prune-history", "rollup-stats"):
+        other = _job_spec({"jobs.check-monitors.shards": 3}, name=name)
+        assert "completionMode" not in other and "VIGIL_JOB_SHARDS" not in env_of(
+            container(other["template"]["spec"], "job"))
+
+
+def test_backoff_limit_per_index_is_served_by_every_kubernetes_the_chart_allows():
+    """On by default since Kubernetes 1.29 (beta; GA in 1.33): the chart's floor must not go below."""
+    floor = yaml.safe_load((CHART / "Chart.yaml").read_text())["kubeVersion"]
+    major, minor = floor.lstrip(">= ").split("-")[0].split(".")[:2]
+    assert (int(major), int(minor)) >= (1, 29), floor
+
+
+@pytest.mark.parametrize("values", [{"jobs.check-monitors.shards": 0}, {"jobs.check-monitors.shards": 101},
+                                    {"jobs.check-monitors.shards": "2"},
+                                    # a job the registry does not shard cannot be given shards alone
+                                    {"jobs.prune-history.shards": 2}])
+def test_the_schema_refuses_impossible_shard_counts(values):
+    assert "shards" in render_error(PROD, values)
