@@ -18,12 +18,12 @@ slot, and one close to it keeps a 1-minute monitor from skipping every other
 minute when its probe ran more than a few seconds after the slot.
 
 Concurrency: sized per run from the deadline and the monitors due
-(``probe.plan_workers``): the expected time of every due monitor (its last latency; its
+(``probe_pool.plan_workers``): the expected time of every due monitor (its last latency; its
 timeout if it last failed without an answer; UNKNOWN_PROBE_S if never checked), added
 up, over half the probing budget; at least 16 (or one per monitor), at most
 VIGIL_CHECK_CONCURRENCY (default 512, the cap on probes and sockets in flight). The pool
 grows toward that cap during the run if the probes so far say it would not finish in
-time (``probe.ProbeRun``).
+time (``probe_pool.ProbeRun``).
 
 Shards (app.jobs.check_shards): shard k of n (JOB_COMPLETION_INDEX of VIGIL_JOB_SHARDS,
 set by the Indexed Job the chart renders) selects only the due monitors whose stable id
@@ -95,7 +95,8 @@ WRITE_ATTEMPTS = 3  # a deadlock with a concurrent delete is retried, not fatal
 def check_monitors(ctx: JobContext) -> str:
     # Imported here, not at the top: the registry loads this module in every job pod,
     # and only this job needs httpx (about 15 ms of start-up; see bench/jobstart).
-    from app.monitoring.probe import ProbeRun, ProbeTarget, plan_workers
+    from app.monitoring.probe import ProbeTarget
+    from app.monitoring.probe_pool import ProbeRun, plan_workers
 
     started = time.monotonic()
     shard = f" (shard {ctx.shard} of {ctx.shards})" if ctx.shards > 1 else ""

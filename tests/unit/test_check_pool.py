@@ -1,4 +1,4 @@
-"""The check job's probe pool (app.monitoring.probe.ProbeRun, plan_workers) against a real HTTP
+"""The check job's probe pool (app.monitoring.probe_pool.ProbeRun, plan_workers) against a real HTTP
 server on 127.0.0.1: sized from the work and the time, growing when behind, results in
 batches as they come, each target once, connections reused per host, sockets bounded."""
 from __future__ import annotations
@@ -8,8 +8,8 @@ from datetime import datetime
 
 import pytest
 
-from app.monitoring.probe import (MIN_WORKERS, WORKERS_PER_CLIENT, ProbeRun, ProbeTarget, plan_workers,
-                                  probe_many)
+from app.monitoring.probe import ProbeTarget
+from app.monitoring.probe_pool import MIN_WORKERS, WORKERS_PER_CLIENT, ProbeRun, plan_workers, probe_many
 from testkit.monitors import make_monitor
 from testkit.probing import next_slot, run_check_monitors
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from app.monitoring.probe import (MAX_REDIRECTS, STRAGGLER_GRACE_S, ProbeResult, ProbeTarget, make_client,
-                                  probe_many, probe_one)
+from app.monitoring.probe import MAX_REDIRECTS, ProbeResult, ProbeTarget, make_client, probe_one
+from app.monitoring.probe_pool import STRAGGLER_GRACE_S, probe_many
 from testkit.monitors import make_monitor
 from testkit.probing import HOST, closed_port, next_slot, run_check_monitors
 
@@ -149,14 +149,15 @@ def test_budget_leaves_out_targets_that_cannot_finish_in_time(http_server):
 
 def test_budget_drops_stragglers_instead_of_waiting(http_server):
     # Its 1 s timeout fits the 1.2 s budget, but every redirect hop answers after 0.8 s and
-    # restarts httpx's per-phase timeout: 4 hops take 3.2 s. The batch ends at the budget
-    # plus the grace and leaves the straggler out rather than waiting for it.
-    slow_chain = ProbeTarget(id=5, url=http_server.base_url + "/slowhop/3?s=0.8", timeout_s=1.0)
+    # restarts httpx's per-phase timeout: 6 hops take 4.8 s. The batch ends at the budget
+    # plus the grace and leaves the straggler out rather than waiting for it. (The upper
+    # bound is loose on purpose: the machine is shared; waiting would take 4.8 s or more.)
+    slow_chain = ProbeTarget(id=5, url=http_server.base_url + "/slowhop/5?s=0.8", timeout_s=1.0)
     started = time.monotonic()
     results = probe_many([slow_chain], budget_s=1.2)
     elapsed = time.monotonic() - started
     assert results == []
-    assert 1.2 + STRAGGLER_GRACE_S - 0.1 < elapsed < 1.2 + STRAGGLER_GRACE_S + 0.5
+    assert 1.2 + STRAGGLER_GRACE_S - 0.1 < elapsed < 4.0
 
 
 def test_no_targets():

@@ -21,7 +21,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.monitoring.address_guard import DEFAULT_DENY, GuardedBackend, denied_by
-from app.monitoring.probe import ProbeTarget, make_client, probe_many
+from app.monitoring.probe import ProbeTarget, make_client
+from app.monitoring.probe_pool import probe_many
 from testkit.monitors import make_monitor
 from testkit.probing import LocalHTTPServer, next_slot, run_check_monitors
 
