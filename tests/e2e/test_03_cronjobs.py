@@ -1,9 +1,13 @@
 """Scenario 3: CronJobs fire on their schedule; a second Job for a slot that already ran is
 skipped; Run now in the UI creates a Job through the API with the web pod's own
-ServiceAccount (so the chart's Role is proven by the real thing)."""
+ServiceAccount (so the chart's Role is proven by the real thing); check-monitors' template,
+run as an Indexed Job of two shards on the kubelet, checks every monitor once."""
 from __future__ import annotations
 
+import copy
+import json
 import re
+import time
 
 from testkit.chromium import login
 from testkit.polling import wait_for
@@ -74,3 +78,36 @@ def test_run_now_creates_a_job_with_the_web_pods_service_account(cluster, page):
     pod = cluster.get("pods", "-l", f"batch.kubernetes.io/job-name={name}")["items"][0]["metadata"]["name"]
     runs = cluster.sql(f"SELECT `trigger`, status FROM job_runs WHERE host LIKE '{pod}/%'")
     assert runs == [["manual", "succeeded"]], runs
+
+
+def test_two_shards_of_the_indexed_job_check_every_monitor_once(cluster):
+    """The chart's check-monitors template with completions = parallelism = 2 (what
+    `jobs.check-monitors.shards: 2` renders): Kubernetes gives each pod its
+    JOB_COMPLETION_INDEX, each shard claims its own run, and together they check every
+    enabled monitor exactly once. The slot is a week ahead, so every monitor is due and no
+    scheduled run shares it."""
+    template = copy.deepcopy(cluster.get("cronjob", f"{cluster.fullname}-{JOB}")["spec"]["jobTemplate"])
+    assert template["spec"]["completionMode"] == "Indexed"
+    minute = int(time.time() // 60) + 7 * 24 * 60
+    name = f"e2e-shards-{minute}"
+    spec = template["spec"]
+    spec["completions"] = spec["parallelism"] = 2
+    for container in spec["template"]["spec"]["containers"]:
+        container["env"] = [e for e in container.get("env", []) if e["name"] != "VIGIL_JOB_SHARDS"] + [
+            {"name": "VIGIL_JOB_SHARDS", "value": "2"}]
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": spec}
+    enabled = int(cluster.sql("SELECT COUNT(*) FROM monitors WHERE enabled = 1")[0][0])
+    assert enabled >= 2, "too few monitors to split"
+    cluster.kubectl("create", "-f", "-", input=json.dumps(job))
+    try:
+        cluster.kubectl("wait", f"job/{name}", "--for=condition=Complete", "--timeout=150s", timeout=180)
+        runs = cluster.sql(f"SELECT shard, shards, status, message FROM job_runs WHERE job = '{JOB}' "
+                           f"AND slot = FROM_UNIXTIME({minute * 60}) ORDER BY shard")
+        assert [(shard, shards, status) for shard, shards, status, _ in runs] == [
+            ("0", "2", "succeeded"), ("1", "2", "succeeded")], runs
+        # Each due monitor is checked by one shard, or left for the next run if time ran out.
+        seen = [int(re.match(r"checked (\d+) monitors", message).group(1))
+                + int((re.search(r"(\d+) left for the next run", message) or [0, 0])[1]) for *_, message in runs]
+        assert sum(seen) == enabled, (runs, enabled)
+    finally:
+        cluster.kubectl("delete", "job", name, "--wait=false", check=False)
