@@ -1,11 +1,22 @@
-"""Housekeeping jobs: hourly rollups, history pruning, the dashboard summary, the reaper."""
+"""Housekeeping jobs: hourly rollups, history pruning, the dashboard summary, the reaper.
+
+History on MariaDB: check_results is partitioned by day (app/partitions.py).
+prune-history drops whole days older than VIGIL_HISTORY_DAYS (a metadata operation that
+never reads the rows, so inserts are not held up), and both prune-history (daily) and
+rollup-stats (hourly) make the next AHEAD_DAYS days' partitions exist; the catch-all
+partition takes any insert beyond them, so a missed run never fails an insert. On SQLite
+(and on a MariaDB table that is not partitioned) prune-history deletes rows in batches
+of PRUNE_BATCH, each its own short transaction.
+"""
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
+from app import partitions
 from app.dashboard import refresh_summary
 from app.extensions import db
 from app.jobs.registry import JobContext, job
@@ -14,6 +25,20 @@ from app.models import CheckResult, HourlyRollup, JobRun
 from app.monitoring.stats import percentile
 
 PRUNE_BATCH = 5000
+log = logging.getLogger(__name__)
+
+
+def _partitions_ahead(ctx: JobContext) -> str:
+    """Make the next days' partitions exist (MariaDB); a failure is logged, never raised:
+    the catch-all partition keeps inserts working until the next run succeeds."""
+    if not partitions.supported(db.engine):
+        return ""
+    try:
+        created = partitions.ensure_ahead(db.engine, ctx.slot.date())
+    except Exception as error:  # noqa: BLE001 - the rollup or prune must still run
+        log.warning("could not create check_results partitions ahead: %s", error)
+        return f"; partitions ahead NOT made ({error.__class__.__name__})"
+    return f"; created partitions {', '.join(created)}" if created else ""
 
 
 @job("rollup-stats", cron="5 * * * *", deadline=900, retries=2, backoff=5,
@@ -34,20 +59,37 @@ def rollup_stats(ctx: JobContext) -> str:
             monitor_id=monitor_id, hour=hour, checks=len(checks),
             failures=sum(1 for ok, _ in checks if not ok), p50_ms=percentile(latencies, 50),
             p95_ms=percentile(latencies, 95), p99_ms=percentile(latencies, 99)))
-    return f"rolled up {len(per_monitor)} monitors for {hour.isoformat()}"
+    db.session.commit()
+    return f"rolled up {len(per_monitor)} monitors for {hour.isoformat()}{_partitions_ahead(ctx)}"
 
 
 @job("prune-history", cron="17 3 * * *", deadline=3000, retries=1, backoff=30,
-     description="Delete raw check results and job runs older than VIGIL_HISTORY_DAYS.")
+     description="Drop (MariaDB: whole day partitions) or delete raw check results, and delete "
+                 "job runs, older than VIGIL_HISTORY_DAYS.")
 def prune_history(ctx: JobContext) -> str:
     from app import login_sessions
 
     cutoff = ctx.slot - timedelta(days=current_app.config["VIGIL_HISTORY_DAYS"])
-    checks = _delete_in_batches(CheckResult, CheckResult.checked_at < cutoff)
+    checks = prune_check_results(cutoff)
+    ahead = _partitions_ahead(ctx)
     runs = _delete_in_batches(JobRun, sa.and_(JobRun.started_at < cutoff, JobRun.status != "running"))
     sessions = login_sessions.prune_idle()
-    return (f"pruned {checks} check results and {runs} job runs older than {cutoff.isoformat()}, "
-            f"and {sessions} idle sign-ins")
+    return (f"pruned {checks} older than {cutoff.isoformat()}, {runs} job runs, "
+            f"and {sessions} idle sign-ins{ahead}")
+
+
+def prune_check_results(cutoff) -> str:
+    """Drop the whole days older than `cutoff` (partitioned MariaDB), else delete rows."""
+    if partitions.supported(db.engine):
+        # The DDL runs on its own connection: a transaction of the session's that read the
+        # table would hold the metadata lock it needs.
+        db.session.commit()
+        with db.engine.connect() as conn:
+            partitioned = partitions.is_partitioned(conn)
+        if partitioned:
+            dropped = partitions.drop_before(db.engine, cutoff)
+            return f"{len(dropped)} day partitions of check results"
+    return f"{_delete_in_batches(CheckResult, CheckResult.checked_at < cutoff)} check results"
 
 
 def _delete_in_batches(model, condition) -> int:

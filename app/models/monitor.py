@@ -77,6 +77,12 @@ class Monitor(Base):
 
 
 class CheckResult(Base):
+    """One check's raw result. On MariaDB the table is partitioned by UTC day of checked_at
+    (migration 0008, app/partitions.py): there its primary key is (id, checked_at) and it
+    has no foreign key (InnoDB refuses both on a partitioned table), so deleting a monitor
+    deletes its results explicitly (app/monitor_service.py delete()). The model keeps the
+    key and foreign key of SQLite, which is unchanged; id stays unique on both."""
+
     __tablename__ = "check_results"
     __table_args__ = (sa.Index("ix_check_results_monitor_time", "monitor_id", "checked_at"),)
 
@@ -112,6 +118,9 @@ class Incident(Base):
 
 
 class HourlyRollup(Base):
+    """Per monitor and hour (rollup-stats, at minute 5 for the previous hour): what charts
+    older than a day read (app/monitor_detail.py) instead of raw results."""
+
     __tablename__ = "hourly_rollups"
     __table_args__ = (sa.UniqueConstraint("monitor_id", "hour", name="uq_hourly_rollups_monitor_hour"),)
 
