@@ -5,12 +5,9 @@ cache, and a duplicate name is reported as a field error instead of surfacing
 as an IntegrityError (two racing creates are caught by the unique index too).
 A monitor that starts being checked (created enabled, resumed, or re-enabled by
 an edit) gets its first check within seconds (app/first_check.py), not at the
-next minute.
+next minute. The detail page's numbers are in app/monitor_detail.py.
 """
 from __future__ import annotations
-
-from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -19,11 +16,10 @@ from app import first_check, records
 from app.dashboard import invalidate_summary
 from app.extensions import db
 from app.field_errors import FieldErrors, NameTaken, on_field
-from app.models import Channel, CheckResult, Notification, Incident, Monitor, failed_checks_sum, utcnow
+from app.models import Channel, CheckResult, Notification, Incident, Monitor
 from app.models.alerting import window_monitors
 from app.models.monitor import name_key
 from app.monitor_schema import MonitorSettings
-from app.monitoring.stats import percentile, uptime_percent
 
 class DuplicateName(NameTaken):
     def __init__(self) -> None:
@@ -107,7 +103,9 @@ def notification_log(monitor: Monitor, limit: int = NOTIFICATION_LOG_LIMIT) -> l
 
 
 def delete(monitor: Monitor) -> None:
-    # Bulk deletes first: MySQL's ON DELETE CASCADE does it too, SQLite only with a pragma.
+    # Bulk deletes first: SQLite cascades only with a pragma, and on MariaDB check_results
+    # has no foreign key at all (it is partitioned by day, migration 0008), so this delete
+    # is what removes a monitor's results there.
     db.session.execute(sa.delete(CheckResult).where(CheckResult.monitor_id == monitor.id))
     db.session.execute(sa.delete(Notification).where(Notification.monitor_id == monitor.id))
     db.session.execute(sa.delete(window_monitors).where(window_monitors.c.monitor_id == monitor.id))
@@ -115,36 +113,3 @@ def delete(monitor: Monitor) -> None:
     db.session.delete(monitor)
     db.session.commit()
     invalidate_summary()
-
-
-def detail(monitor: Monitor, now: datetime | None = None) -> dict[str, Any]:
-    """Numbers for the detail page: latency series, daily uptime, incidents, recent checks."""
-    now = now or utcnow()
-    day_ago = now - timedelta(hours=24)
-    checks_24h = list(db.session.execute(
-        sa.select(CheckResult.checked_at, CheckResult.latency_ms, CheckResult.ok)
-        .where(CheckResult.monitor_id == monitor.id, CheckResult.checked_at >= day_ago)
-        .order_by(CheckResult.checked_at)))
-    latencies = [lat for _, lat, ok in checks_24h if ok and lat is not None]
-    daily = []
-    for days_back in range(13, -1, -1):
-        start = (now - timedelta(days=days_back)).replace(hour=0, minute=0, second=0, microsecond=0)
-        total, failed = db.session.execute(
-            sa.select(sa.func.count(), failed_checks_sum())
-            .where(CheckResult.monitor_id == monitor.id, CheckResult.checked_at >= start,
-                   CheckResult.checked_at < start + timedelta(days=1))).one()
-        daily.append({"day": start.date().isoformat(), "uptime": uptime_percent(total, failed or 0),
-                      "checks": total})
-    return {
-        "latency_series": [lat if ok else None for _, lat, ok in checks_24h],
-        "p50_ms": percentile(latencies, 50),
-        "p95_ms": percentile(latencies, 95),
-        "uptime_24h": uptime_percent(len(checks_24h), sum(1 for *_, ok in checks_24h if not ok)),
-        "daily_uptime": daily,
-        "incidents": list(db.session.scalars(
-            sa.select(Incident).where(Incident.monitor_id == monitor.id)
-            .order_by(Incident.opened_at.desc()).limit(20))),
-        "recent_checks": list(db.session.scalars(
-            sa.select(CheckResult).where(CheckResult.monitor_id == monitor.id)
-            .order_by(CheckResult.checked_at.desc()).limit(25))),
-    }

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from app import monitor_service
+from app import monitor_detail, monitor_service
 from app.alerts import channel_service
 from app.models import Monitor
 from app.web.account_forms import ConfirmForm
@@ -31,7 +31,7 @@ def detail(monitor_id: int):
     monitor = monitor_service.get_or_404(monitor_id)
     log = monitor_service.notification_log(monitor) if sees_private() else []
     return render_template("monitors/detail.html", monitor=monitor,
-                           detail=monitor_service.detail(monitor), notifications=log)
+                           detail=monitor_detail.detail(monitor), notifications=log)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -1,0 +1,58 @@
+"""Check history for tests of rollups and the detail page (SQLite and MariaDB alike).
+
+``seed_results`` writes a monitor's raw results every STEP_MIN minutes over the last
+`days` days before `now`, with failures in a pattern that differs per day and per hour;
+``roll_up`` runs the real rollup-stats job (through the runner) for every hour before a
+given one; ``raw_daily`` is what the raw results say per UTC day, the expected value.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+STEP_MIN = 10
+
+
+def seed_results(monitor_id: int, now: datetime, days: int = 3) -> list[tuple[datetime, bool]]:
+    from app.extensions import db
+    from app.models import CheckResult
+
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days)
+    rows, at, i = [], start, 0
+    while at <= now:
+        ok = not (i % (3 + at.day % 4) == 0 or at.hour in (5, 23) and i % 2 == 0)
+        rows.append((at, ok))
+        at, i = at + timedelta(minutes=STEP_MIN, seconds=7), i + 1
+    db.session.execute(sa.insert(CheckResult.__table__), [
+        {"monitor_id": monitor_id, "checked_at": at, "ok": ok, "latency_ms": 20.0 + n % 50,
+         "status_code": 200 if ok else 500} for n, (at, ok) in enumerate(rows)])
+    db.session.commit()
+    return rows
+
+
+def roll_up(first_hour: datetime, until: datetime) -> int:
+    """Run rollup-stats for every hour in [first_hour, until) (slot = the next hour + 5 min)."""
+    from app.jobs import runner
+    from app.jobs.registry import load_jobs
+
+    job = load_jobs()["rollup-stats"]
+    hour, runs = first_hour, 0
+    while hour < until:
+        slot = hour + timedelta(hours=1, minutes=5)
+        assert runner.run_job(job, slot=slot, trigger="manual").outcome == "succeeded"
+        hour, runs = hour + timedelta(hours=1), runs + 1
+    return runs
+
+
+def raw_daily(rows: list[tuple[datetime, bool]], now: datetime, days: int = 14) -> list[dict]:
+    from app.monitoring.stats import uptime_percent
+
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
+    out = []
+    for offset in range(days):
+        day = (start + timedelta(days=offset)).date()
+        mine = [ok for at, ok in rows if at.date() == day and at <= now]
+        failed = sum(1 for ok in mine if not ok)
+        out.append({"day": day.isoformat(), "uptime": uptime_percent(len(mine), failed), "checks": len(mine)})
+    return out
