@@ -4,9 +4,13 @@
 `days` days before `now`, with failures in a pattern that differs per day and per hour;
 ``roll_up`` runs the real rollup-stats job (through the runner) for every hour before a
 given one; ``raw_daily`` is what the raw results say per UTC day, the expected value.
+``Writer`` is a thread inserting one result per transaction, timing each insert (the
+writer that prune-history must not hold up; also used by bench/history.py).
 """
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -56,3 +60,27 @@ def raw_daily(rows: list[tuple[datetime, bool]], now: datetime, days: int = 14) 
         failed = sum(1 for ok in mine if not ok)
         out.append({"day": day.isoformat(), "uptime": uptime_percent(len(mine), failed), "checks": len(mine)})
     return out
+
+
+class Writer(threading.Thread):
+    """Inserts one result per transaction (own connection) until `stop` is set; records
+    each insert's latency in seconds, and the error that stopped it, if any."""
+
+    def __init__(self, engine, monitor_id: int) -> None:
+        super().__init__(daemon=True)
+        self.engine, self.monitor_id = engine, monitor_id
+        self.stop = threading.Event()
+        self.latencies: list[float] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                while not self.stop.is_set():
+                    started = time.monotonic()
+                    conn.execute(sa.text("INSERT INTO check_results (monitor_id, checked_at, ok) "
+                                         "VALUES (:m, UTC_TIMESTAMP(6), 1)"), {"m": self.monitor_id})
+                    conn.commit()
+                    self.latencies.append(time.monotonic() - started)
+        except BaseException as error:  # reported by the caller
+            self.error = error

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from app import partitions
 from app.extensions import db
 from app.models import utcnow
+from testkit.history import Writer
 from testkit.monitors import make_monitor
 
 DAYS_BACK = 40
@@ -64,29 +65,6 @@ def _fill_past_days(monitor_id: int, today: date) -> None:
         f"+ INTERVAL (seq MOD {ROWS_PER_DAY}) * 86 SECOND, seq MOD 7 <> 0, 10 "
         f"FROM seq_0_to_{DAYS_BACK * ROWS_PER_DAY - 1}"), {"m": monitor_id, "first": first})
     db.session.commit()
-
-
-class Writer(threading.Thread):
-    """Inserts one result per transaction until stopped; records each insert's latency."""
-
-    def __init__(self, engine, monitor_id: int) -> None:
-        super().__init__(daemon=True)
-        self.engine, self.monitor_id = engine, monitor_id
-        self.stop = threading.Event()
-        self.latencies: list[float] = []
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            with self.engine.connect() as conn:
-                while not self.stop.is_set():
-                    started = time.monotonic()
-                    conn.execute(sa.text("INSERT INTO check_results (monitor_id, checked_at, ok) "
-                                         "VALUES (:m, UTC_TIMESTAMP(6), 1)"), {"m": self.monitor_id})
-                    conn.commit()
-                    self.latencies.append(time.monotonic() - started)
-        except BaseException as error:  # reported by the test
-            self.error = error
 
 
 def test_migration_partitions_by_day_without_foreign_key(mysql_app):
