@@ -64,8 +64,9 @@ def rollup_stats(ctx: JobContext) -> str:
 
 
 @job("prune-history", cron="17 3 * * *", deadline=3000, retries=1, backoff=30,
-     description="Drop (MariaDB: whole day partitions) or delete raw check results, and delete "
-                 "job runs, older than VIGIL_HISTORY_DAYS.")
+     # The description is exported to the chart and manifests (python -m app.jobs export):
+     # on MariaDB the results are deleted by dropping whole day partitions.
+     description="Delete raw check results and job runs older than VIGIL_HISTORY_DAYS.")
 def prune_history(ctx: JobContext) -> str:
     from app import login_sessions
 
