@@ -15,10 +15,32 @@ from flask import Flask, Request
 from app import config as vigil_config
 
 
+class Vigil(Flask):
+    """Flask, with one per-request cost moved to the first request.
+
+    Flask asks ``inspect.iscoroutinefunction`` of every hook and view on every request
+    (``ensure_sync``, which Flask documents for overriding); the answer for a function
+    never changes, so it is remembered. Vigil has no async views; one would still work.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ensured: dict[Any, Any] = {}
+
+    def ensure_sync(self, func: Any) -> Any:
+        try:
+            return self._ensured[func]
+        except KeyError:
+            sync = self._ensured[func] = super().ensure_sync(func)
+            return sync
+        except TypeError:  # an unhashable callable: asked every time, as Flask does
+            return super().ensure_sync(func)
+
+
 def create_app(config: Mapping[str, Any] | None = None, *, web: bool = True) -> Flask:
     """Build the app. ``web=False`` (the job entrypoint) skips blueprints and their
     imports, so a CronJob pod reaches its job body sooner."""
-    app = Flask(__name__, instance_path=os.environ.get("VIGIL_INSTANCE_PATH") or None)
+    app = Vigil(__name__, instance_path=os.environ.get("VIGIL_INSTANCE_PATH") or None)
     settings = vigil_config.load(instance_path=app.instance_path, overrides=config)
     app.config.update(settings)
     app.config["TESTING"] = app.config.get("TESTING") or settings["VIGIL_ENV"] == "testing"
@@ -81,9 +103,11 @@ def register_extensions(app: Flask) -> None:
 def register_web_extensions(app: Flask) -> None:
     """CSRF protection and sessions: the web process only (jobs have neither)."""
     from app.models import User
-    from app.web.extensions import csrf, login_manager
+    from app.web.extensions import CookieSessions, csrf, login_manager
 
+    app.session_interface = CookieSessions()
     csrf.init_app(app)
+    _csrf_only_for_writes(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
@@ -103,6 +127,27 @@ def register_web_extensions(app: Flask) -> None:
         if not request.path.startswith("/api/"):
             return None
         return api_tokens.user_for_request(request)
+
+
+def _csrf_only_for_writes(app: Flask) -> None:
+    """Flask-WTF's before-request hook (the one ``csrf.init_app`` just added) looks up
+    the view's exemptions on every request, GET included, and only then sees that a GET
+    needs no token. Wrapped here to ask the method first; everything it checks, and the
+    order of the hooks, stays Flask-WTF's (tests/unit/test_hooks_overhead.py checks that
+    the hook found is that one)."""
+    from flask import request
+
+    hooks = app.before_request_funcs.setdefault(None, [])
+    theirs = hooks[-1] if hooks else None
+    if getattr(theirs, "__name__", None) != "csrf_protect" or "flask_wtf" not in theirs.__module__:
+        return  # a Flask-WTF that registers its hook differently: keep it as it is
+
+    def csrf_protect_writes() -> None:
+        if request.method in app.config["WTF_CSRF_METHODS"]:
+            theirs()
+
+    csrf_protect_writes.wrapped = theirs  # type: ignore[attr-defined]
+    hooks[-1] = csrf_protect_writes
 
 
 def _init_redis(app: Flask, client: Any, key: str, embedded_host: str) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask
 from flask_caching.backends.rediscache import RedisCache
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 
 from app.throttled_log import ThrottledLog
 
@@ -63,6 +63,63 @@ class SharedRedisCache(RedisCache):
     delete_many = _degrade([])(RedisCache.delete_many)
     has = _degrade(False)(RedisCache.has)
     clear = _degrade(False)(RedisCache.clear)
+
+    @_degrade(False)
+    def bump_and_delete(self, counter: str, *keys: str) -> bool:
+        """INCR `counter` and DEL `keys` in one transaction (MULTI/EXEC)."""
+        prefix = self._get_prefix()
+        with self._write_client.pipeline(transaction=True) as pipe:
+            pipe.incr(prefix + counter)
+            pipe.delete(*(prefix + key for key in keys))
+            pipe.execute()
+        return True
+
+    @_degrade(False)
+    def set_many_unless_bumped(self, mapping: dict[str, Any], counter: str, seen: Any,
+                               timeout: int | None = None) -> bool:
+        """SET every key of `mapping` only if `counter` still holds `seen` (as `get` reads
+        it): WATCH, compare, MULTI, EXEC. False, and nothing stored, if it moved."""
+        prefix = self._get_prefix()
+        expires = self._normalize_timeout(timeout)
+        with self._write_client.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(prefix + counter)
+                if self.serializer.loads(pipe.get(prefix + counter)) != seen:
+                    return False
+                pipe.multi()
+                for key, value in mapping.items():
+                    pipe.set(prefix + key, self.serializer.dumps(value),
+                             ex=expires if expires != -1 else None)
+                pipe.execute()
+            except WatchError:
+                return False
+        return True
+
+
+def bump_and_delete(cache: Any, counter: str, *keys: str) -> None:
+    """Advance the generation `counter` and delete `keys`, at once where the backend can
+    (Redis: no reader sees one without the other), else one after the other (the
+    per-process and null caches, where no other process looks in between anyway)."""
+    backend = getattr(cache, "cache", None)
+    if isinstance(backend, SharedRedisCache):
+        backend.bump_and_delete(counter, *keys)
+        return
+    cache.cache.inc(counter)
+    for key in keys:
+        cache.delete(key)
+
+
+def set_many_unless_bumped(cache: Any, mapping: dict[str, Any], counter: str, seen: Any) -> bool:
+    """Store `mapping` only if the generation `counter` is still what it was (`seen`, read
+    with ``cache.get`` before the values were computed): a value computed from data that an
+    invalidation has since superseded is never stored. Atomic on Redis."""
+    backend = getattr(cache, "cache", None)
+    if isinstance(backend, SharedRedisCache):
+        return backend.set_many_unless_bumped(mapping, counter, seen)
+    if cache.get(counter) != seen:
+        return False
+    cache.set_many(mapping)
+    return True
 
 
 CACHE_TYPES = {

@@ -40,6 +40,8 @@ class SQLAlchemy(flask_sqlalchemy.SQLAlchemy):
     """
 
     def _teardown_session(self, exc: BaseException | None) -> None:
+        if not self.session.registry.has():
+            return  # this context never opened a session (say /healthz): nothing to close
         try:
             self.session.remove()
         except Exception as error:  # noqa: BLE001 - any failure here must not become a 500

@@ -15,6 +15,7 @@ or the method was not allowed), the status is one the app answered with.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
                                generate_latest, multiprocess)
@@ -39,6 +40,23 @@ def method_label(method: str) -> str:
 def endpoint_label(endpoint: str | None) -> str:
     """Flask's endpoint names are fixed by the app's routes; None (no route) is "unknown"."""
     return endpoint or UNKNOWN_ENDPOINT
+
+
+# (method label, endpoint label, status) -> (counter child, histogram child). `labels()`
+# validates, locks and builds a tuple on every call; the children never change, so each
+# is looked up once per process. Bounded like the label values themselves.
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def observe_request(method: str, endpoint: str | None, status: int, seconds: float | None) -> None:
+    """Count one answered request and, when its start is known, its latency."""
+    key = (method if method in METHODS else OTHER_METHOD, endpoint or UNKNOWN_ENDPOINT, status)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (REQUESTS.labels(key[0], key[1], str(status)), LATENCY.labels(key[1]))
+    if seconds is not None:
+        children[1].observe(seconds)
+    children[0].inc()
 
 
 def render() -> tuple[bytes, str]:

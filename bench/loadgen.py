@@ -4,6 +4,11 @@
 evenly over gunicorn's workers first (connections that arrive together all land
 on one worker otherwise), and record latencies, errors and which worker
 answered (the `X-Vigil-Worker` header). Loopback only; bounded by `duration`.
+
+Optionally every request carries fixed `headers` (say a session cookie), and
+with `conditional` each client revalidates like a browser: it sends the last
+``ETag`` it got as ``If-None-Match``; a 304 then counts as an answer (and is
+counted apart, ``not_modified``), the next 200 brings the new ETag.
 """
 from __future__ import annotations
 
@@ -32,10 +37,12 @@ class LoadSlice:
     cpu: dict[str, float] | None = None  # CPU seconds used in the slice, by part
     redis_hits: int = 0
     redis_misses: int = 0
+    not_modified: int = 0  # 304 answers among the latencies (conditional GETs)
 
 
 def closed_loop(port: int, *, path: str, clients: int, warmup: float, duration: float,
-                workers: int, cpu_pids: dict[str, int] | None = None) -> LoadSlice:
+                workers: int, cpu_pids: dict[str, int] | None = None,
+                headers: dict[str, str] | None = None, conditional: bool = False) -> LoadSlice:
     """`clients` threads GET `path` back to back over keep-alive; record the window after `warmup`.
 
     The keep-alive connections are spread evenly over the `workers` gunicorn
@@ -49,6 +56,7 @@ def closed_loop(port: int, *, path: str, clients: int, warmup: float, duration: 
     start = time.perf_counter() + 0.1  # every thread starts together
     window = (start + warmup, start + warmup + duration)
     threads = [threading.Thread(target=_client, args=(connection, path, start, window, stop, log),
+                                kwargs={"headers": headers or {}, "conditional": conditional},
                                 daemon=True, name=f"bench-client-{i}")
                for i, (connection, log) in enumerate(zip(connections, logs))]
     try:
@@ -65,6 +73,7 @@ def closed_loop(port: int, *, path: str, clients: int, warmup: float, duration: 
     merged = LoadSlice(duration, connections_by_worker=spread)
     for log in logs:
         merged.latencies += log.latencies
+        merged.not_modified += log.not_modified
         merged.errors += log.errors
         merged.error_sample = merged.error_sample or log.error_sample
         for pid, count in log.requests_by_worker.items():
@@ -85,6 +94,7 @@ def summarize(slices: list[LoadSlice], *, clients: int, warmup: float) -> dict[s
         "p99_ms": _ms(percentile(latencies, 99)),
         "max_ms": _ms(max(latencies, default=None)),
         "requests": len(latencies),
+        "not_modified": sum(s.not_modified for s in slices),
         "errors": errors,
         "clients": clients,
         "duration_s": duration,
@@ -148,15 +158,19 @@ def _balanced_connections(port: int, *, clients: int, workers: int,
 
 
 def _client(connection: http.client.HTTPConnection, path: str, start: float,
-            window: tuple[float, float], stop: threading.Event, log: LoadSlice) -> None:
+            window: tuple[float, float], stop: threading.Event, log: LoadSlice, *,
+            headers: dict[str, str], conditional: bool = False) -> None:
     _sleep_until(start)
+    etag: str | None = None
+    ok = (200, 304) if conditional else (200,)
     try:
         while not stop.is_set():
             began = time.perf_counter()
             if began >= window[1]:
                 return
+            sent = {**headers, "If-None-Match": etag} if conditional and etag else headers
             try:
-                connection.request("GET", path)
+                connection.request("GET", path, headers=sent)
                 response = connection.getresponse()
                 response.read()
             except (OSError, http.client.HTTPException) as exc:
@@ -166,12 +180,15 @@ def _client(connection: http.client.HTTPConnection, path: str, start: float,
                     log.error_sample = log.error_sample or repr(exc)
                 continue
             ended = time.perf_counter()
+            if conditional and response.status == 200:
+                etag = response.getheader("ETag") or etag
             if began < window[0] or ended > window[1]:
                 continue  # warm-up, or straddles the end of the window
-            if response.status != 200:
+            if response.status not in ok:
                 log.errors += 1
                 log.error_sample = log.error_sample or f"HTTP {response.status}"
                 continue
+            log.not_modified += response.status == 304
             log.latencies.append(ended - began)
             pid = response.getheader("X-Vigil-Worker", "?")
             log.requests_by_worker[pid] = log.requests_by_worker.get(pid, 0) + 1

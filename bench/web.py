@@ -1,51 +1,71 @@
-"""Dashboard throughput, p99 latency and stale reads for the three cache modes.
+"""Dashboard throughput against two ceilings, p99 latency and stale reads for the three cache modes.
 
 What is measured, in one run, against one MariaDB and one Redis started for it
 and one database seeded with 50 monitors x 30 check results (so building the
 summary runs its grouped queries over real rows): for each of
 ``VIGIL_CACHE=redis`` (the shared cache), ``none`` and ``process`` (a
 per-worker SimpleCache, the bug Vigil exists to remove), one
-``gunicorn -c gunicorn.conf.py`` with 4 workers x 1 thread, all three started
-up front. Then:
+``gunicorn -c gunicorn.conf.py`` with 4 workers x 1 thread, and one more with
+the same settings serving ``bench/_bare_app.py``, a bare Flask "hello" app; all
+four started up front. Then:
 
 1. load: N closed-loop clients (threads, one keep-alive ``http.client``
-   connection each, spread evenly over the workers) GET ``/`` as fast as
-   answers come back. Each mode gets ``--duration`` seconds of recorded load,
-   cut into ``--rounds`` slices that alternate between the modes (round r
-   starts with a different mode), so a disturbance on the machine (another
-   process, CPU frequency) is shared by the three modes instead of landing on
-   one. The first slice of a mode follows ``--warmup`` seconds of unrecorded
-   load, later slices 0.5 s. Recorded: every request that starts and ends
-   inside a slice. ``rps`` = HTTP 200 answers / recorded seconds;
+   connection each, spread evenly over the workers) GET a path as fast as
+   answers come back. The rows (ROWS below):
+   - ``bare_flask``: GET /healthz of the bare Flask app: the framework's ceiling;
+   - ``vigil_healthz``: GET /healthz of Vigil (the redis server): Vigil's own
+     ceiling, every per-request hook included;
+   - ``redis_cache``, ``no_cache``, ``process_cache``: GET / (the dashboard) as
+     an anonymous visitor (public reads are on under VIGIL_ENV=testing);
+   - ``redis_cache_304``: GET / revalidating like a browser (If-None-Match with
+     the last ETag; a 304 counts as an answer, ``not_modified`` says how many);
+   - ``redis_cache_signed_in``: GET / with the admin's session cookie (the
+     login session is looked up in MariaDB on every request, the CSRF tokens of
+     the pause buttons are this session's).
+   Each row gets ``--duration`` seconds of recorded load, cut into
+   ``--rounds`` slices that alternate between the rows (round r starts with a
+   different row), so a disturbance on the machine (another process, CPU
+   frequency) is shared by every row instead of landing on one. The first slice
+   of a row follows ``--warmup`` seconds of unrecorded load, later slices 0.5 s.
+   Recorded: every request that starts and ends inside a slice. ``rps`` =
+   answers (200, or 304 for the revalidating row) / recorded seconds;
    ``p50_ms``/``p99_ms`` are nearest-rank percentiles of their latency (request
-   sent to body read, as the client sees it).
-2. stale reads, one mode after the other: GETs on fresh connections until every
-   worker has answered (each one then holds the summary, if it caches), then one
-   monitor is renamed through the real UI (log in with the CSRF token from
-   /login, GET the edit form, POST it back with a new name), then
+   sent to body read, as the client sees it). The table's ratios put each
+   dashboard row over both ceilings (the goal: redis_cache at least half of
+   vigil_healthz; vigil_healthz at least 80 % of bare_flask).
+2. stale reads, one cache mode after the other: GETs on fresh connections until
+   every worker has answered (each one then holds the summary and the rendered
+   page, if it caches), then the ETag an anonymous visitor and the admin hold
+   are noted, one monitor is renamed through the real UI (log in with the CSRF
+   token from /login, GET the edit form, POST it back with a new name), then
    ``--stale-reads`` GETs of ``/`` on fresh connections, 8 at a time so every
-   worker serves some; a 200 page without the new name is a stale read.
-   ``stale_workers`` counts the distinct workers (X-Vigil-Worker) that served one.
+   worker serves some, in turn: anonymous; anonymous revalidating with the ETag
+   from before the edit; signed in revalidating with the admin's ETag from
+   before. A 200 page without the new name, or a 304 (the old page confirmed),
+   is a stale read. ``stale_workers`` counts the distinct workers
+   (X-Vigil-Worker) that served one.
    Expected: redis_cache 0, no_cache 0, process_cache > 0 (about 3 in 4 reads:
    only the worker that handled the edit dropped its copy; the others keep
    theirs until VIGIL_CACHE_TTL=300 s runs out).
 
-``--json`` prints ``{"redis_cache": {...}, "no_cache": {...}, "process_cache":
-{...}}``, each with ``rps``, ``p99_ms`` and ``stale_reads`` among other fields
-(``redis_hits``/``redis_misses`` show which mode really reads Redis); the
-table adds the ratios (e.g. redis_cache rps / no_cache rps).
+``--json`` prints ``{"bare_flask": {...}, "vigil_healthz": {...},
+"redis_cache": {...}, ..., "ratios": {...}}``, each row with ``rps``, ``p99_ms``
+(and for the cache modes ``stale_reads``) among other fields
+(``redis_hits``/``redis_misses`` show which mode really reads Redis); ``ratios``
+holds the ratios the table prints (e.g. ``redis_cache/vigil_healthz``).
 
 Caveats:
 - Everything shares one machine (2 cores here): gunicorn's workers, MariaDB,
   Redis and the load generator. The load generator is deliberately light
   (http.client, 8 threads, one process, mostly waiting on sockets) but it still
-  takes CPU from the server. The CPU used while recording is reported per part
-  (``server_cpu_pct``, ``database_cpu_pct``, ``redis_cpu_pct``,
-  ``loadgen_cpu_pct``, and ``other_cpu_pct`` for everything else on the
-  machine, such as a test suite running meanwhile; 100 = one core). A large
-  ``other`` means the run was disturbed; the interleaving spreads that over the
-  modes but does not remove it. Absolute numbers are for comparing the three
-  modes within one run, not for capacity planning.
+  takes CPU from the server, the more so the faster the server answers (so the
+  ceilings are understated more than the dashboard). The CPU used while
+  recording is reported per part (``server_cpu_pct``, ``database_cpu_pct``,
+  ``redis_cpu_pct``, ``loadgen_cpu_pct``, and ``other_cpu_pct`` for everything
+  else on the machine, such as a test suite running meanwhile; 100 = one core).
+  A large ``other`` means the run was disturbed; the interleaving spreads that
+  over the rows but does not remove it. Absolute numbers are for comparing the
+  rows within one run, not for capacity planning.
 - A keep-alive connection stays on the worker that accepted it, and clients
   that connect together tend to all land on one gthread worker (it accepts
   everything pending when it wakes). The load generator therefore places its
@@ -59,11 +79,17 @@ Caveats:
   hundred to a few thousand samples, so it is noisy on a busy machine.
 - The process cache's throughput is that of a warm per-worker cache: each worker
   computes the summary once (its first miss), then serves from memory.
-- The idle servers stay up while another mode is measured; an idle gthread
+- The timers run in each Vigil server as in production (one leader per server,
+  the cron jobs stay out of process as under VIGIL_ENV=testing): refresh-summary
+  stores a new summary, so a new version, every 15 s, and each worker renders
+  the page again once per version and per 10-second slot.
+- The idle servers stay up while another row is measured; an idle gthread
   worker only wakes about once a second.
-- The renames happen with no concurrent readers, so the shared cache's
-  invalidate-then-recompute race (a reader that computed from pre-commit data
-  storing it after the delete) is not exercised; this measures scatter, not that race.
+- The renames happen with no concurrent readers, so the invalidate-then-recompute
+  race (a reader that computed from pre-commit data storing it after the delete,
+  which app/dashboard.py now refuses with a compare-and-set on a generation
+  counter) is not exercised here; tests/unit/test_dashboard_etag.py and
+  tests/integration/test_dashboard_etag.py do. This measures scatter.
 - Each mode renames the same monitor of the shared database to a new name of
   its own, after all load has been recorded.
 """
@@ -86,17 +112,31 @@ from bench.common import BenchError, Teardown, format_table, progress, ratio, re
 from bench.loadgen import HOST, LoadSlice, closed_loop, summarize
 
 VARIANTS = (("redis_cache", "redis"), ("no_cache", "none"), ("process_cache", "process"))
+BARE = "bare_flask"  # the server of bench/_bare_app.py
+# (row, server, path, how): "plain" GETs, "conditional" (If-None-Match with the last ETag),
+# "signed_in" (the admin's session cookie).
+ROWS = (
+    ("bare_flask", BARE, "/healthz", "plain"),
+    ("vigil_healthz", "redis_cache", "/healthz", "plain"),
+    ("redis_cache", "redis_cache", "/", "plain"),
+    ("redis_cache_304", "redis_cache", "/", "conditional"),
+    ("redis_cache_signed_in", "redis_cache", "/", "signed_in"),
+    ("no_cache", "no_cache", "/", "plain"),
+    ("process_cache", "process_cache", "/", "plain"),
+)
+CEILINGS = ("vigil_healthz", "bare_flask")
+DASHBOARD_ROWS = ("redis_cache", "redis_cache_304", "redis_cache_signed_in", "no_cache", "process_cache")
 ADMIN_PASSWORD = "bench-admin-password-1"
 SETTLE_S = 0.5  # unrecorded load before each slice after a mode's first
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=_number(float), default=8.0,
-                        help="seconds of recorded load per cache mode (default 8)")
+                        help="seconds of recorded load per row (default 8)")
     parser.add_argument("--warmup", type=_number(float, minimum=0), default=2.0,
-                        help="seconds of unrecorded load before a mode's first slice (default 2)")
+                        help="seconds of unrecorded load before a row's first slice (default 2)")
     parser.add_argument("--rounds", type=_number(int), default=4,
-                        help="slices the duration is cut into, alternating modes (default 4)")
+                        help="slices the duration is cut into, alternating rows (default 4)")
     parser.add_argument("--clients", type=_number(int), default=8,
                         help="concurrent closed-loop clients (default 8)")
     parser.add_argument("--workers", type=_number(int), default=4, help="gunicorn workers (default 4)")
@@ -146,36 +186,43 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         servers = {name: _start_gunicorn(teardown, name, mode, base_env=base_env,
                                          workers=args.workers, workdir=workdir / name)
                    for name, mode in VARIANTS}
+        servers[BARE] = _start_bare(teardown, workers=args.workers, workdir=workdir / BARE)
+        cookie = _session_cookie(servers["redis_cache"].base_url)
 
-        slices: dict[str, list[LoadSlice]] = {name: [] for name, _ in VARIANTS}
+        slices: dict[str, list[LoadSlice]] = {row: [] for row, *_ in ROWS}
         per_slice = args.duration / args.rounds
-        progress(f"load: {args.clients} clients, {args.duration:g} s per mode in {args.rounds} "
+        progress(f"load: {args.clients} clients, {args.duration:g} s per row in {args.rounds} "
                  f"interleaved slices of {per_slice:g} s, {args.warmup:g} s warm-up")
         for round_ in range(args.rounds):
-            for name, _ in _rotated(VARIANTS, round_):
-                first = not slices[name]
-                server = servers[name]
+            for row, server_name, path, how in _rotated(ROWS, round_):
+                first = not slices[row]
+                server = servers[server_name]
                 hits, misses = _redis_lookups(redis)
-                load = closed_loop(server.port, path="/", clients=args.clients,
+                load = closed_loop(server.port, path=path, clients=args.clients,
                                    warmup=args.warmup if first else SETTLE_S, duration=per_slice,
                                    workers=args.workers,
-                                   cpu_pids={"server": server.process.pid, **backing_pids})
+                                   cpu_pids={"server": server.process.pid, **backing_pids},
+                                   headers={"Cookie": cookie} if how == "signed_in" else None,
+                                   conditional=how == "conditional")
                 hits_after, misses_after = _redis_lookups(redis)
                 load.redis_hits, load.redis_misses = hits_after - hits, misses_after - misses
-                slices[name].append(load)
+                slices[row].append(load)
             progress(f"round {round_ + 1}/{args.rounds}: " + ", ".join(
-                f"{name} {len(slices[name][-1].latencies) / per_slice:.0f} rps" for name, _ in VARIANTS))
+                f"{row} {len(slices[row][-1].latencies) / per_slice:.0f} rps" for row, *_ in ROWS))
 
+        for row, server_name, path, how in ROWS:
+            results[row] = {"server": server_name, "path": path, "requests_as": how,
+                            "cache": dict(VARIANTS).get(server_name, "-"), "workers": args.workers,
+                            **summarize(slices[row], clients=args.clients, warmup=args.warmup)}
         for name, mode in VARIANTS:
             server = servers[name]
             stale = _stale_reads(server.base_url, server.port, workers=args.workers,
                                  monitor_id=monitor_id, reads=args.stale_reads,
                                  new_name=f"Renamed by bench {name} {uuid.uuid4().hex[:8]}")
-            results[name] = {"cache": mode, "workers": args.workers,
-                             **summarize(slices[name], clients=args.clients, warmup=args.warmup),
-                             **stale}
+            results[name].update(stale)
             progress(f"{name}: {results[name]['rps']:.0f} rps, p99 {results[name]['p99_ms']} ms, "
                      f"{stale['stale_reads']}/{stale['stale_checked']} stale reads after an edit")
+        results["ratios"] = ratios(results)
         progress("stopping servers")
     return results
 
@@ -269,6 +316,69 @@ def _start_gunicorn(teardown: Teardown, name: str, mode: str, *, base_env: dict[
     return server
 
 
+def _start_bare(teardown: Teardown, *, workers: int, workdir: Path):
+    """bench/_bare_app.py under gunicorn with Vigil's gunicorn.conf.py and the same workers."""
+    workdir.mkdir(parents=True)
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus"), "GUNICORN_ACCESS_LOG": "0"}
+    server = _bare_gunicorn_class()(env=env, workers=workers, threads=1, workdir=workdir)
+    teardown.stop_later(f"gunicorn ({BARE})", server.stop)
+    progress(f"{BARE}: starting gunicorn, {workers} workers x 1 thread, bench._bare_app:app")
+    try:
+        server.start(timeout=60)
+    except RuntimeError as exc:
+        raise BenchError(f"gunicorn did not start for {BARE}: {exc}") from None
+    answered = _every_worker_answers(server.port, workers, path="/healthz")
+    if len(answered) < workers:
+        raise BenchError(f"only {len(answered)} of {workers} gunicorn workers answered for {BARE}: "
+                         f"{server.log_tail(10)}")
+    return server
+
+
+def _bare_gunicorn_class():
+    import subprocess
+    import sys
+    from urllib.request import urlopen
+
+    from testkit import ROOT
+    from testkit.servers import Gunicorn
+
+    class BareGunicorn(Gunicorn):
+        """testkit's Gunicorn (gunicorn.conf.py, the same options), serving the bare app."""
+
+        def start(self, timeout: float = 30.0):
+            log = open(self.log_path, "ab")
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+                 "--workers", str(self.workers), "--threads", str(self.threads),
+                 "--bind", f"127.0.0.1:{self.port}", "bench._bare_app:app"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"gunicorn exited: {self.log_tail()}")
+                try:
+                    with urlopen(self.base_url + "/healthz", timeout=1) as response:
+                        if response.status == 200:
+                            return self
+                except OSError:
+                    time.sleep(0.2)
+            self.stop()
+            raise RuntimeError(f"gunicorn did not answer in {timeout}s: {self.log_tail()}")
+
+    return BareGunicorn
+
+
+def _session_cookie(base_url: str) -> str:
+    """A Cookie header signed in as the admin (a real login through the UI)."""
+    from testkit.http import logged_in_session
+
+    session = logged_in_session(base_url, ADMIN_PASSWORD)
+    try:
+        return "; ".join(f"{cookie.name}={cookie.value}" for cookie in session.cookies)
+    finally:
+        session.close()
+
+
 def _redis_lookups(redis) -> tuple[int, int]:
     """(keyspace hits, keyspace misses) so far: shows whether a mode really reads Redis."""
     import redis as redis_py
@@ -283,25 +393,27 @@ def _redis_lookups(redis) -> tuple[int, int]:
 
 # --- stale reads -----------------------------------------------------------------------
 
-def _get(port: int, path: str = "/") -> tuple[int, str, str]:
-    """(status, worker pid, body) of one GET on a fresh connection; status 0 if it failed."""
+def _get(port: int, path: str = "/", headers: dict[str, str] | None = None) -> tuple[int, str, str, str]:
+    """(status, worker pid, body, ETag) of one GET on a fresh connection; status 0 if it failed."""
     connection = http.client.HTTPConnection(HOST, port, timeout=30)
     try:
-        connection.request("GET", path, headers={"Connection": "close"})
+        connection.request("GET", path, headers={"Connection": "close", **(headers or {})})
         response = connection.getresponse()
         body = response.read().decode("utf-8", "replace")
-        return response.status, response.getheader("X-Vigil-Worker", "?"), body
+        return response.status, response.getheader("X-Vigil-Worker", "?"), body, response.getheader("ETag", "")
     except (OSError, http.client.HTTPException) as exc:
-        return 0, "?", repr(exc)
+        return 0, "?", repr(exc), ""
     finally:
         connection.close()
 
 
-def _concurrent_gets(port: int, count: int, *, path: str = "/",
-                     parallel: int = 8) -> list[tuple[int, str, str]]:
-    """`count` GETs on fresh connections, `parallel` at a time, so that several workers answer."""
+def _concurrent_gets(port: int, count: int, *, path: str = "/", parallel: int = 8,
+                     headers: list[dict[str, str]] | None = None) -> list[tuple[int, str, str, str]]:
+    """`count` GETs on fresh connections, `parallel` at a time, so that several workers answer;
+    GET i sends headers[i % len(headers)] when given."""
+    kinds = headers or [{}]
     with ThreadPoolExecutor(parallel, thread_name_prefix="bench-read") as pool:
-        return list(pool.map(lambda _: _get(port, path), range(count)))
+        return list(pool.map(lambda i: _get(port, path, kinds[i % len(kinds)]), range(count)))
 
 
 def _every_worker_answers(port: int, workers: int, *, path: str = "/",
@@ -310,7 +422,7 @@ def _every_worker_answers(port: int, workers: int, *, path: str = "/",
     seen: set[str] = set()
     deadline = time.monotonic() + timeout
     while len(seen) < workers and time.monotonic() < deadline:
-        seen.update(pid for status, pid, _ in _concurrent_gets(port, 16, path=path) if status == 200)
+        seen.update(pid for status, pid, *_ in _concurrent_gets(port, 16, path=path) if status == 200)
         if len(seen) < workers:
             time.sleep(0.2)
     return seen
@@ -321,15 +433,24 @@ def _stale_reads(base_url: str, port: int, *, workers: int, monitor_id: int, rea
     primed = _every_worker_answers(port, workers)
     if len(primed) < workers:
         progress(f"warning: only {len(primed)} of {workers} workers answered before the edit")
+    # What a visitor and the admin hold from before the edit: a page and its ETag.
+    cookie = {"Cookie": _session_cookie(base_url)}
+    anonymous_etag = _get(port)[3]
+    admin_etag = _get(port, headers=cookie)[3]
     _rename_through_ui(base_url, monitor_id, new_name)
-    answers = _concurrent_gets(port, reads)
-    served = [(pid, new_name not in body) for status, pid, body in answers if status == 200]
+    kinds = [{}, {"If-None-Match": anonymous_etag} if anonymous_etag else {},
+             {**cookie, "If-None-Match": admin_etag} if admin_etag else cookie]
+    answers = _concurrent_gets(port, reads, headers=kinds)
+    # A 304 confirms the page from before the edit: as stale as a 200 without the new name.
+    served = [(pid, status == 304 or new_name not in body)
+              for status, pid, body, _ in answers if status in (200, 304)]
     stale_by_worker: dict[str, int] = {}
     for pid, stale in served:
         stale_by_worker[pid] = stale_by_worker.get(pid, 0) + int(stale)
     return {
         "stale_reads": sum(stale for _, stale in served),
         "stale_checked": len(served),
+        "stale_not_modified": sum(status == 304 for status, *_ in answers),
         "stale_errors": len(answers) - len(served),
         "stale_workers": sum(1 for count in stale_by_worker.values() if count),
         "workers_primed": len(primed),
@@ -403,45 +524,79 @@ def _rename_through_ui(base_url: str, monitor_id: int, new_name: str) -> None:
 
 # --- output ------------------------------------------------------------------------------
 
+def ratios(result: dict[str, Any]) -> dict[str, float | None]:
+    """rps of each dashboard row over each ceiling, Vigil's /healthz over the bare app's,
+    and the cache modes over each other (as before the ceilings existed)."""
+    pairs = [("vigil_healthz", "bare_flask")]
+    pairs += [(row, ceiling) for row in DASHBOARD_ROWS for ceiling in CEILINGS]
+    pairs += [("redis_cache", "no_cache"), ("process_cache", "no_cache"), ("redis_cache", "process_cache")]
+    out: dict[str, float | None] = {}
+    for a, b in pairs:
+        if a in result and b in result:
+            value = ratio(result[a]["rps"], result[b]["rps"])
+            out[f"{a}/{b}"] = None if value is None else round(value, 3)
+    return out
+
+
 def table(result: dict[str, Any]) -> str:
-    names = [name for name, _ in VARIANTS if name in result]
+    names = [row for row, *_ in ROWS if row in result]
     if not names:
         return "(no results)"
     first = result[names[0]]
     lines = [
-        f"Dashboard GET / under gunicorn ({first['workers']} workers x 1 thread), "
+        f"GET under gunicorn -c gunicorn.conf.py ({first['workers']} workers x 1 thread), "
         f"{first['clients']} closed-loop keep-alive clients, {first['duration_s']:g} s recorded "
-        f"per mode in {first['rounds']} interleaved slices after {first['warmup_s']:g} s warm-up; "
+        f"per row in {first['rounds']} interleaved slices after {first['warmup_s']:g} s warm-up; "
         f"{first.get('cores', '?')} CPU cores shared by everything",
         "",
     ]
     rows = []
     for name in names:
         r = result[name]
-        rows.append([name, r["cache"], r["rps"], r["p50_ms"], r["p99_ms"], r["errors"],
-                     f"{r['stale_reads']}/{r['stale_checked']}",
-                     f"{r['stale_workers']}/{r['workers_after_edit']}",
+        stale = (f"{r['stale_reads']}/{r['stale_checked']}", f"{r['stale_workers']}/{r['workers_after_edit']}") \
+            if "stale_reads" in r else ("", "")
+        rows.append([name, f"{r['path']} {_AS.get(r.get('requests_as'), '')}".strip(), r["cache"], r["rps"],
+                     r["p50_ms"], r["p99_ms"], r["errors"], *stale,
                      _pct(r.get("server_cpu_pct")), _pct(r.get("database_cpu_pct")),
                      _pct(r.get("redis_cpu_pct")), _pct(r.get("loadgen_cpu_pct")),
                      _pct(r.get("other_cpu_pct"))])
     lines.append(format_table(
-        ["variant", "VIGIL_CACHE", "rps", "p50 ms", "p99 ms", "errors", "stale reads",
+        ["row", "GET", "VIGIL_CACHE", "rps", "p50 ms", "p99 ms", "errors", "stale reads",
          "stale workers", "cpu: gunicorn", "mariadb", "redis", "loadgen", "other"], rows))
-    lines += ["", "ratios:"]
-    pairs = [("redis_cache", "no_cache"), ("process_cache", "no_cache"), ("redis_cache", "process_cache")]
-    for a, b in pairs:
+    shares = result.get("ratios") or ratios(result)
+    lines += ["", "against the ceilings (rps):"]
+    if "vigil_healthz/bare_flask" in shares:
+        lines.append(f"  vigil_healthz / bare_flask: {_x(shares['vigil_healthz/bare_flask'])}  (goal >= 0.80)")
+    for row in DASHBOARD_ROWS:
+        if all(f"{row}/{c}" in shares for c in CEILINGS):
+            goal = "  (goal >= 0.50 of vigil_healthz)" if row == "redis_cache" else ""
+            lines.append(f"  {row}: {_x(shares[row + '/vigil_healthz'])} of vigil_healthz, "
+                         f"{_x(shares[row + '/bare_flask'])} of bare_flask{goal}")
+    if "redis_cache_304" in result:
+        r = result["redis_cache_304"]
+        lines.append(f"  redis_cache_304 answered 304 to {r['not_modified']} of {r['requests']} "
+                     "revalidations (a new ETag per summary version and 10-second slot)")
+    lines += ["", "cache modes (rps, p99):"]
+    for a, b in [("redis_cache", "no_cache"), ("process_cache", "no_cache"), ("redis_cache", "process_cache")]:
         if a in result and b in result:
             rps = ratio(result[a]["rps"], result[b]["rps"])
             p99 = ratio(result[a]["p99_ms"], result[b]["p99_ms"])
             lines.append(f"  {a} / {b}: rps x{rps:.2f}, p99 x{p99:.2f}" if rps and p99
                          else f"  {a} / {b}: -")
     lines.append("")
-    lines.append("stale reads after an edit: " + _verdict(result))
+    lines.append("stale reads after an edit (plain, revalidating, signed-in revalidating): " + _verdict(result))
     lines.append("redis lookups while recording (hits/misses): " + ", ".join(
         f"{name} {result[name]['redis_hits']}/{result[name]['redis_misses']}" for name in names))
     lines.append(f"cpu during the recorded window: 100% = one core of {first.get('cores', '?')}; "
                  "'other' is everything else on the machine")
     return "\n".join(lines)
+
+
+_AS = {"conditional": "(If-None-Match)", "signed_in": "(signed in)", "plain": ""}
+
+
+def _x(value: float | None) -> str:
+    return "-" if value is None else f"x{value:.2f}"
 
 
 def _pct(value: float | None) -> str:

@@ -40,6 +40,7 @@ are a few lines each over the standard library and Werkzeug's own header parser.
 from __future__ import annotations
 
 import io
+import time
 from typing import Any, Callable, Iterable
 
 from flask import Flask, request
@@ -53,6 +54,7 @@ MAX_FIELD_BYTES = 8190  # gunicorn's default limit_request_field_size (name, ": 
 MAX_HEADER_BYTES = 32 * 1024
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 VERDICT = "vigil.body_gate.refused"
+STARTED = "vigil.request_started"  # time.perf_counter() when the gate saw the request (app/web/hooks.py)
 _READ_SIZE = 16 * 1024
 
 
@@ -89,6 +91,7 @@ class BodyGate:
         self.config = config
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        environ[STARTED] = time.perf_counter()
         try:
             _check_head(environ)
             _check_body(environ, self.config.get("MAX_CONTENT_LENGTH"))
@@ -106,11 +109,16 @@ def _check_head(environ: dict) -> None:
         raise BodyRefused(414, f"The address is too long (at most {MAX_TARGET_BYTES} bytes in the request line).")
     total = 0
     for key, value in environ.items():
-        if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            size = len(key) - (5 if key.startswith("HTTP_") else 0) + 2 + len(value) + 2
-            if size > MAX_FIELD_BYTES:
-                raise BodyRefused(431, f"A request header is too large (at most {MAX_FIELD_BYTES} bytes each).")
-            total += size
+        # A header line is "Name: value\r\n": the name is the key without HTTP_.
+        if key.startswith("HTTP_"):
+            size = len(key) - 1 + len(value)
+        elif key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
+            size = len(key) + 4 + len(value)
+        else:
+            continue
+        if size > MAX_FIELD_BYTES:
+            raise BodyRefused(431, f"A request header is too large (at most {MAX_FIELD_BYTES} bytes each).")
+        total += size
     if total > MAX_HEADER_BYTES:
         raise BodyRefused(431, f"The request headers are too large (at most {MAX_HEADER_BYTES} bytes in all).")
 

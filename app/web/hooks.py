@@ -24,6 +24,7 @@ from flask import Flask, current_app, g, has_request_context, jsonify, request
 from flask_login import current_user
 
 from app import metrics
+from app.web.body_gate import STARTED
 
 # Endpoints anyone may reach whatever VIGIL_PUBLIC_READS says (/metrics checks its own token).
 ALWAYS_PUBLIC = {"auth.login", "health.healthz", "health.readyz", "health.prometheus_metrics", "static"}
@@ -39,7 +40,8 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_start_timer)
+    # The request's start time is taken by the body gate (app/web/body_gate.py), the
+    # first code a request meets, so no hook of its own runs for it.
     app.before_request(_read_guard)
     app.after_request(_finish)
     app.context_processor(lambda: {"sees_private": sees_private()})
@@ -61,16 +63,21 @@ def visible_monitor(data: Mapping[str, Any]) -> dict[str, Any]:
     return {key: data[key] for key in PUBLIC_MONITOR_FIELDS if key in data}
 
 
-def _start_timer() -> None:
-    g.request_started = time.perf_counter()
-
-
 def _read_guard():
-    if request.endpoint is None or request.endpoint in ALWAYS_PUBLIC or current_user.is_authenticated:
+    req = request._get_current_object()
+    endpoint = req.endpoint
+    if endpoint is None or endpoint in ALWAYS_PUBLIC:
         return None  # no route: the 404/405 handlers answer, and reveal nothing
-    if request.method not in READ_METHODS:
+    if "HTTP_COOKIE" not in req.environ and "HTTP_AUTHORIZATION" not in req.environ:
+        # Nothing that could sign a request in (the session cookie, a bearer token)
+        # came with it: it is anonymous, as Flask-Login would conclude after its own
+        # lookups (session protection's hash, the token loader), skipped here.
+        g._login_user = current_app.login_manager.anonymous_user()
+    if current_user.is_authenticated:
+        return None
+    if req.method not in READ_METHODS:
         return None if current_app.config["VIGIL_PUBLIC_READS"] else _login_required()
-    if current_app.config["VIGIL_PUBLIC_READS"] and request.endpoint in PUBLIC_READS:
+    if current_app.config["VIGIL_PUBLIC_READS"] and endpoint in PUBLIC_READS:
         return None
     return _login_required()
 
@@ -82,15 +89,29 @@ def _login_required():
     return current_app.login_manager.unauthorized()
 
 
+# Added to every answer unless the view set its own value (none does today).
+SECURITY_HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+                    ("Referrer-Policy", "same-origin"))
+_SECURITY_NAMES = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS)
+
+
 def _finish(response):
-    endpoint = metrics.endpoint_label(request.endpoint)
-    started = g.get("request_started")
-    if started is not None:
-        metrics.LATENCY.labels(endpoint).observe(time.perf_counter() - started)
-    metrics.REQUESTS.labels(metrics.method_label(request.method), endpoint, str(response.status_code)).inc()
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    """Metrics, security headers, and ``Cache-Control: private`` on what a signed-in
+    caller gets (unless the view chose its own, such as no-store)."""
+    req = request._get_current_object()
+    started = req.environ.get(STARTED)
+    metrics.observe_request(req.method, req.endpoint, response.status_code,
+                            None if started is None else time.perf_counter() - started)
+    headers = response.headers
+    # One pass over the few headers there are: Headers' own `in`, `get` and `setdefault`
+    # raise and catch an exception for every name that is absent.
+    present = {name.lower() for name, _ in headers}
+    for lower, name, value in _SECURITY_NAMES:
+        if lower not in present:
+            headers.add(name, value)
+    user = g.get("_login_user")  # set by Flask-Login once this request asked who is calling
+    if user is not None and user.is_authenticated and "cache-control" not in present:
+        headers.add("Cache-Control", "private")
     if current_app.config["VIGIL_EXPOSE_WORKER"]:
-        response.headers["X-Vigil-Worker"] = str(os.getpid())
+        headers.add("X-Vigil-Worker", str(os.getpid()))
     return response

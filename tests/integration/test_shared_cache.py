@@ -1,5 +1,10 @@
 """The dashboard cache is shared by every gunicorn worker, and an edit invalidates it for all.
 
+Each worker also keeps the page it rendered, per summary version (app/web/dashboard.py),
+and answers a matching If-None-Match with 304. After an edit no worker may serve a page
+without it: not a plain GET, not a revalidation with the ETag from before the edit (a 304
+would confirm the old page), signed in or not.
+
 The same scenario with VIGIL_CACHE=process (a per-worker cache) shows stale reads,
 which proves the test can tell the two apart.
 """
@@ -16,12 +21,16 @@ from testkit.http import create_admin, csrf_token, logged_in_session
 PASSWORD = "integration-password-1"
 
 
-def _read_dashboard(base_url: str, count: int = 48) -> list[tuple[str, str]]:
-    """(worker pid, page) for `count` concurrent GETs, so several workers answer."""
+def _read_dashboard(base_url: str, count: int = 48, *, headers: dict[str, str] | None = None,
+                    cookies=None, statuses=(200,)) -> list[tuple[str, str]]:
+    """(worker pid, page) for `count` concurrent GETs, so several workers answer; a 304's
+    page is the empty string."""
     def get(_):
         with requests.Session() as session:
-            response = session.get(base_url + "/", timeout=10)
-            assert response.status_code == 200
+            if cookies is not None:
+                session.cookies.update(cookies)
+            response = session.get(base_url + "/", headers=headers or {}, timeout=10)
+            assert response.status_code in statuses
             return response.headers["X-Vigil-Worker"], response.text
     with ThreadPoolExecutor(8) as pool:
         return list(pool.map(get, range(count)))
@@ -68,8 +77,17 @@ def _scenario(gunicorn, server_env, cache: str) -> tuple[set[str], int]:
     assert requests.get(server.base_url + "/", timeout=10).status_code == 200
     warmed = _warm_every_worker(server.base_url, 4)
     stamps = {_generated_at(page) for _, page in warmed}
+    # The pages a visitor and the admin hold, and their ETags, from before the edit.
+    anonymous_etag = requests.get(server.base_url + "/", timeout=10).headers["ETag"]
+    session.get(server.base_url + "/", timeout=10)  # shows (and so clears) the sign-in message
+    admin_etag = session.get(server.base_url + "/", timeout=10).headers["ETag"]
     _create_monitor(server.base_url, session, "after-edit")
-    stale = sum("after-edit" not in page for _, page in _read_dashboard(server.base_url, 64))
+    pages = (_read_dashboard(server.base_url, 64)
+             + _read_dashboard(server.base_url, 32, headers={"If-None-Match": anonymous_etag},
+                               statuses=(200, 304))
+             + _read_dashboard(server.base_url, 32, headers={"If-None-Match": admin_etag},
+                               cookies=session.cookies, statuses=(200, 304)))
+    stale = sum("after-edit" not in page for _, page in pages)
     return stamps, stale
 
 
