@@ -22,7 +22,10 @@ Then pages, through the Flask test client in this process (no HTTP server, no Re
 the app's in-process cache): the detail page (`--requests` random monitors), its daily
 uptime before (14 COUNT queries over raw results, as app/monitor_service.py had it) and
 after (app/monitor_detail.py: rollups, raw results only after the last rolled-up hour),
-and the dashboard: the summary computed (refresh_summary) and the page served from it.
+the dashboard's 7-day counts as app/dashboard.py reads them (every raw result of the
+week) against app/rollup_reads.py (rollups, then raw results after the last rolled-up
+hour), and the dashboard: the summary computed (refresh_summary) and the page served
+from it.
 
 Caveats: one run; MariaDB, the writer and the app share the machine's 2 cores; the
 rows are synthetic (every monitor's checks evenly spread, 2 % failed).
@@ -137,11 +140,11 @@ def _monitors(count: int, now: datetime) -> None:
 
 
 def _rows(args: argparse.Namespace, start: datetime, now: datetime) -> None:
-    span_us = int((now - start).total_seconds() * 1_000_000)
+    step_us = int((now - start).total_seconds() * 1_000_000) // args.rows  # seq * span overflows BIGINT
     for low in range(0, args.rows, args.batch):
         high = min(low + args.batch, args.rows) - 1
         _sql("INSERT INTO check_results (monitor_id, checked_at, ok, status_code, latency_ms) "
-             f"SELECT 1 + seq MOD {args.monitors}, :start + INTERVAL (seq * {span_us} DIV {args.rows}) MICROSECOND, "
+             f"SELECT 1 + seq MOD {args.monitors}, :start + INTERVAL (seq * {step_us}) MICROSECOND, "
              f"seq MOD 50 <> 7, IF(seq MOD 50 = 7, 500, 200), 20 + seq MOD 300 "
              f"FROM seq_{low}_to_{high}", start=start)
         progress(f"  {high + 1:,} rows")
@@ -201,7 +204,7 @@ def _drop_old(before: datetime) -> int:
 
 
 def _pages(app, args: argparse.Namespace, now: datetime) -> dict[str, Any]:
-    from app import monitor_detail
+    from app import monitor_detail, rollup_reads
     from app.dashboard import refresh_summary
     from app.extensions import db
     from app.models import Monitor
@@ -215,6 +218,10 @@ def _pages(app, args: argparse.Namespace, now: datetime) -> dict[str, Any]:
     client = app.test_client()
     _login(client)
     pages["detail_page_ms"] = _latencies(lambda m: _ok(client.get(f"/monitors/{m}")), ids)
+    week = now - timedelta(days=7)
+    pages["week_counts_raw_ms"] = _latencies(lambda _m: _week_raw(week, now), ids[:2])
+    pages["week_counts_rollups_ms"] = _latencies(
+        lambda _m: rollup_reads.window_counts(db.session, week, now), ids[:2])
     progress("dashboard summary (computed), then the page")
     pages["summary_compute_ms"] = _latencies(lambda _m: refresh_summary(), ids[:2])
     pages["dashboard_page_ms"] = _latencies(lambda _m: _ok(client.get("/")), ids)
@@ -236,6 +243,18 @@ def _daily_before(monitor_id: int, now: datetime) -> list:
             .where(CheckResult.monitor_id == monitor_id, CheckResult.checked_at >= day,
                    CheckResult.checked_at < day + timedelta(days=1))).one())
     return out
+
+
+def _week_raw(since: datetime, now: datetime) -> dict:
+    """The dashboard's 7-day counts as app/dashboard.py reads them: every raw result."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import CheckResult, failed_checks_sum
+
+    return dict((m, (n, f)) for m, n, f in db.session.execute(
+        sa.select(CheckResult.monitor_id, sa.func.count(), failed_checks_sum())
+        .where(CheckResult.checked_at >= since, CheckResult.checked_at < now).group_by(CheckResult.monitor_id)))
 
 
 def _latencies(call: Callable[[int], Any], ids: list[int]) -> dict[str, Any]:

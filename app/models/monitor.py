@@ -122,7 +122,10 @@ class HourlyRollup(Base):
     older than a day read (app/monitor_detail.py) instead of raw results."""
 
     __tablename__ = "hourly_rollups"
-    __table_args__ = (sa.UniqueConstraint("monitor_id", "hour", name="uq_hourly_rollups_monitor_hour"),)
+    # By hour too: rollup-stats replaces one hour (DELETE ... WHERE hour = ?) and "the last
+    # rolled-up hour" of all monitors is MAX(hour); without it both scan every rollup.
+    __table_args__ = (sa.UniqueConstraint("monitor_id", "hour", name="uq_hourly_rollups_monitor_hour"),
+                      sa.Index("ix_hourly_rollups_hour", "hour"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     monitor_id: Mapped[int] = mapped_column(sa.ForeignKey("monitors.id", ondelete="CASCADE"))

@@ -5,7 +5,10 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-06 08:45:00
 
-MariaDB only (SQLite is unchanged). A partitioned InnoDB table can have no foreign key
+On every database: an index on hourly_rollups.hour (rollup-stats replaces an hour by
+``hour = ?``, and the last rolled-up hour is MAX(hour)).
+
+MariaDB only (SQLite is otherwise unchanged). A partitioned InnoDB table can have no foreign key
 and its primary key must hold the partition column, so:
 - the foreign key to monitors goes: deleting a monitor deletes its results explicitly
   first (app/monitor_service.py delete()), so its ON DELETE CASCADE is not needed;
@@ -47,6 +50,8 @@ def _partition_clause(first_day, last_day) -> str:
 
 
 def upgrade():
+    with op.batch_alter_table('hourly_rollups', schema=None) as batch_op:
+        batch_op.create_index('ix_hourly_rollups_hour', ['hour'], unique=False)
     if not _mariadb():
         return
     bind = op.get_bind()
@@ -60,9 +65,10 @@ def upgrade():
 
 
 def downgrade():
-    if not _mariadb():
-        return
-    op.execute("ALTER TABLE check_results REMOVE PARTITIONING")
-    op.execute("ALTER TABLE check_results DROP PRIMARY KEY, ADD PRIMARY KEY (id)")
-    op.execute("DELETE FROM check_results WHERE monitor_id NOT IN (SELECT id FROM monitors)")
-    op.create_foreign_key(FK_NAME, 'check_results', 'monitors', ['monitor_id'], ['id'], ondelete='CASCADE')
+    if _mariadb():
+        op.execute("ALTER TABLE check_results REMOVE PARTITIONING")
+        op.execute("ALTER TABLE check_results DROP PRIMARY KEY, ADD PRIMARY KEY (id)")
+        op.execute("DELETE FROM check_results WHERE monitor_id NOT IN (SELECT id FROM monitors)")
+        op.create_foreign_key(FK_NAME, 'check_results', 'monitors', ['monitor_id'], ['id'], ondelete='CASCADE')
+    with op.batch_alter_table('hourly_rollups', schema=None) as batch_op:
+        batch_op.drop_index('ix_hourly_rollups_hour')

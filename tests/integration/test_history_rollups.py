@@ -1,7 +1,7 @@
 """Rollups and the detail page across a day partition boundary on a real MariaDB: the
 daily uptime served from hourly rollups (past days) and from raw results (the part not
 yet rolled up, here straddling midnight, so it reads two day partitions) equals what the
-raw results say, and so does the page."""
+raw results say, and so do the page and the long-window counts of app/rollup_reads.py."""
 from __future__ import annotations
 
 import re
@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import partitions
+from app import partitions, rollup_reads
 from app.extensions import db
 from app.models import Monitor, utcnow
 from testkit.history import raw_daily, roll_up, seed_results
@@ -47,6 +47,11 @@ def test_daily_uptime_across_a_partition_boundary(mysql_app, rolled_until_h):
     daily = monitor_detail.detail(db.session.get(Monitor, monitor.id), now)["daily_uptime"]
     assert daily == raw_daily(rows, now)
     assert any(d["uptime"] not in (None, 100.0) for d in daily[-4:])
+    since = now - timedelta(days=2)  # the dashboard's long window (app/rollup_reads.py)
+    start = since.replace(minute=0, second=0, microsecond=0)
+    window = [ok for at, ok in rows if start <= at < now]
+    assert rollup_reads.window_counts(db.session, since, now)[monitor.id] == (
+        len(window), sum(1 for ok in window if not ok))
 
 
 def test_detail_page_on_mariadb_shows_raw_counts(mysql_app):
