@@ -374,6 +374,9 @@ def _session_cookie(base_url: str) -> str:
 
     session = logged_in_session(base_url, ADMIN_PASSWORD)
     try:
+        # As a browser goes on: the page after sign-in shows (and so clears) its message
+        # and adds the CSRF secret to the cookie, which later requests then carry.
+        session.get(base_url + "/", timeout=30).raise_for_status()
         return "; ".join(f"{cookie.name}={cookie.value}" for cookie in session.cookies)
     finally:
         session.close()

@@ -168,3 +168,24 @@ def test_the_async_check_is_made_once_per_function(app):
     assert app.ensure_sync(view) is view
     assert view in app._ensured
     assert app.ensure_sync(view) is view
+
+
+def test_a_request_with_no_cookie_and_no_token_is_anonymous_without_the_loaders(app, monkeypatch):
+    """Nothing that could sign it in came with it; a token or a cookie still goes the long way."""
+    calls = []
+    manager = app.login_manager
+    real = manager._request_callback
+
+    def counting(request):
+        calls.append(request.path)
+        return real(request)
+
+    monkeypatch.setattr(manager, "_request_callback", counting)
+    client = app.test_client()
+    assert client.get("/").status_code == 200
+    assert client.get("/api/v1/monitors").status_code == 200  # public reads, anonymous
+    assert calls == []
+    assert client.get("/api/v1/monitors", headers={"Authorization": "Bearer nope"}).status_code == 200
+    assert calls == ["/api/v1/monitors"]
+    login(client)
+    assert client.get("/monitors/new").status_code == 200  # the session cookie signs in
