@@ -18,7 +18,11 @@ Computing it costs a few grouped queries, so it is cached in the shared cache
   pre-edit summary back after the edit's invalidation (it serves it once, to
   its own request, which ran concurrently with the edit);
 - with the cache down, ``get_summary()`` computes the summary directly (a new
-  version each time, so nothing rendered from it is reused).
+  version each time, so nothing rendered from it is reused);
+- it reads indexed ranges only, whatever the size of the history: the 7-day uptime
+  from hourly rollups plus the raw results after the last rolled-up hour
+  (app/rollup_reads.py; its window starts on a whole hour, up to 59 minutes more than
+  7 days), the 24-hour uptime and the sparkline from the last day's raw results.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from app import rollup_reads
 from app.cache import bump_and_delete, set_many_unless_bumped
 from app.extensions import cache, db
 from app.models import CheckResult, Monitor, failed_checks_sum, iso_utc, utcnow
@@ -80,8 +85,10 @@ def build_summary(now: datetime | None = None, *, session: orm.Session | None = 
     now = now or utcnow()
     monitors = session.scalars(sa.select(Monitor).order_by(Monitor.name)).all()
     day = _window_counts(session, now - timedelta(hours=24))
-    week = _window_counts(session, now - timedelta(days=7))
-    recent = _recent_latencies(session, [m.id for m in monitors])
+    # Seven days from hourly rollups and only the hours after them from raw results; the
+    # sparkline from the last day's raw results: indexed ranges at any history size.
+    week = rollup_reads.window_counts(session, now - timedelta(days=7), now)
+    recent = _recent_latencies(session, [m.id for m in monitors], since=now - timedelta(hours=24))
     rows = []
     counts = {"up": 0, "down": 0, "pending": 0, "paused": 0}
     for monitor in monitors:
@@ -110,15 +117,15 @@ def _window_counts(session: Any, since: datetime) -> dict[int, tuple[int, int]]:
     return {mid: (total, failed or 0) for mid, total, failed in session.execute(query)}
 
 
-def _recent_latencies(session: Any, monitor_ids: list[int]) -> dict[int, list[float | None]]:
-    """The last SPARKLINE_POINTS latencies per monitor, oldest first (one query)."""
+def _recent_latencies(session: Any, monitor_ids: list[int], since: datetime) -> dict[int, list[float | None]]:
+    """The last SPARKLINE_POINTS latencies per monitor since `since`, oldest first (one query)."""
     if not monitor_ids:
         return {}
     ranked = (sa.select(CheckResult.monitor_id, CheckResult.latency_ms, CheckResult.ok,
                         CheckResult.checked_at,
                         sa.func.row_number().over(partition_by=CheckResult.monitor_id,
                                                   order_by=CheckResult.checked_at.desc()).label("rn"))
-              .where(CheckResult.monitor_id.in_(monitor_ids))
+              .where(CheckResult.monitor_id.in_(monitor_ids), CheckResult.checked_at >= since)
               .subquery())
     query = (sa.select(ranked.c.monitor_id, ranked.c.latency_ms, ranked.c.ok)
              .where(ranked.c.rn <= SPARKLINE_POINTS)

@@ -30,7 +30,7 @@ from app.web.body_gate import STARTED
 ALWAYS_PUBLIC = {"auth.login", "health.healthz", "health.readyz", "health.prometheus_metrics", "static"}
 # What an anonymous visitor may read when VIGIL_PUBLIC_READS is on; the views redact.
 PUBLIC_READS = {"dashboard.index", "monitors.detail", "api.list_monitors", "api.get_monitor",
-                "api.status", "api.openapi"}
+                "api.status", "api.openapi", "api.reference", "api.reference_asset"}
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 # The fields of a monitor (the API's monitor JSON) an anonymous caller gets.
 PUBLIC_MONITOR_FIELDS = ("id", "name", "state", "last_checked_at")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 
 def test_the_page_loads_swagger_ui_from_vigil_without_inline_script(admin_client):
     response = admin_client.get("/api/v1/reference")
@@ -26,3 +28,18 @@ def test_only_the_pages_assets_are_served(admin_client):
     assert admin_client.get("/api/v1/reference/assets/swagger-ui.css").mimetype == "text/css"
     for name in ("index.html", "oauth2-redirect.html", "..%2F__init__.py", "LICENSE"):
         assert admin_client.get(f"/api/v1/reference/assets/{name}").status_code == 404, name
+
+
+@pytest.mark.parametrize("public_reads", [True, False])
+def test_anonymous_visitors_read_it_only_when_reads_are_public(app_factory, public_reads):
+    client = app_factory(VIGIL_PUBLIC_READS=public_reads).test_client()
+    for path in ("/api/v1/reference", "/api/v1/reference/assets/swagger-ui.css"):
+        response = client.get(path)
+        if public_reads:
+            assert response.status_code == 200, path
+        else:  # like every /api/v1 read without a session or token
+            assert response.status_code == 401, path
+
+
+def test_every_page_links_to_it(admin_client):
+    assert 'href="/api/v1/reference">API</a>' in admin_client.get("/").get_data(as_text=True)

@@ -48,7 +48,7 @@ def seeded(app):
 
 def anonymous_reads(monitor_id: int) -> list[str]:
     return ["/", f"/monitors/{monitor_id}", "/api/v1/monitors", f"/api/v1/monitors/{monitor_id}",
-            "/api/v1/status", "/api/v1/openapi.json"]
+            "/api/v1/status", "/api/v1/openapi.json", "/api/v1/reference"]
 
 
 def assert_nothing_private(response) -> None:
