@@ -99,7 +99,6 @@ def _sql(statement: str, **params: Any) -> Any:
 
 def _measure(app, args: argparse.Namespace, result: dict[str, Any]) -> None:
     from app import partitions
-    from app.extensions import db
     from app.models import utcnow
 
     _sql(f"SET GLOBAL innodb_buffer_pool_size = {args.buffer_pool_mb * 1024 * 1024}")

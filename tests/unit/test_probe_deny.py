@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.monitoring.address_guard import DEFAULT_DENY, GuardedBackend, denied_by
+from app.monitoring.address_guard import DEFAULT_DENY, denied_by
 from app.monitoring.probe import ProbeTarget, make_client
 from app.monitoring.probe_pool import probe_many
 from testkit.monitors import make_monitor
