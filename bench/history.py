@@ -22,10 +22,10 @@ Then pages, through the Flask test client in this process (no HTTP server, no Re
 the app's in-process cache): the detail page (`--requests` random monitors), its daily
 uptime before (14 COUNT queries over raw results, as app/monitor_service.py had it) and
 after (app/monitor_detail.py: rollups, raw results only after the last rolled-up hour),
-the dashboard's 7-day counts as app/dashboard.py reads them (every raw result of the
-week) against app/rollup_reads.py (rollups, then raw results after the last rolled-up
-hour), and the dashboard: the summary computed (refresh_summary) and the page served
-from it.
+the dashboard's 7-day counts as app/dashboard.py read them before (every raw result of
+the week) against app/rollup_reads.py, what it reads now (rollups, then raw results
+after the last rolled-up hour), and the dashboard: the summary computed
+(refresh_summary) and the page served from it.
 
 Caveats: one run; MariaDB, the writer and the app share the machine's 2 cores; the
 rows are synthetic (every monitor's checks evenly spread, 2 % failed).
@@ -245,7 +245,7 @@ def _daily_before(monitor_id: int, now: datetime) -> list:
 
 
 def _week_raw(since: datetime, now: datetime) -> dict:
-    """The dashboard's 7-day counts as app/dashboard.py reads them: every raw result."""
+    """The dashboard's 7-day counts as app/dashboard.py read them before: every raw result."""
     import sqlalchemy as sa
 
     from app.extensions import db
