@@ -297,75 +297,37 @@ def _create_admin(base_env: dict[str, str], workdir: Path) -> None:
 def _start_gunicorn(teardown: Teardown, name: str, mode: str, *, base_env: dict[str, str],
                     workers: int, workdir: Path):
     """A gunicorn for one cache mode, stopped at teardown; returns once every worker answers."""
+    env = {**base_env, "VIGIL_CACHE": mode}
+    return _serve(teardown, name, env=env, workers=workers, workdir=workdir, wsgi="app.wsgi:app",
+                  what=f"VIGIL_CACHE={mode}")
+
+
+def _start_bare(teardown: Teardown, *, workers: int, workdir: Path):
+    """bench/_bare_app.py under gunicorn with Vigil's gunicorn.conf.py and the same workers."""
+    return _serve(teardown, BARE, env={"GUNICORN_ACCESS_LOG": "0"}, workers=workers, workdir=workdir,
+                  wsgi="bench._bare_app:app", what="bench._bare_app:app")
+
+
+def _serve(teardown: Teardown, name: str, *, env: dict[str, str], workers: int, workdir: Path, wsgi: str,
+           what: str):
+    """testkit's Gunicorn (gunicorn.conf.py) serving `wsgi`, 1 thread a worker, stopped at
+    teardown; returns once every worker answers (start() returns when one does)."""
     from testkit.servers import Gunicorn
 
     workdir.mkdir(parents=True)
-    env = {**base_env, "VIGIL_CACHE": mode, "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus")}
-    server = Gunicorn(env=env, workers=workers, threads=1, workdir=workdir)
+    server = Gunicorn(env={**env, "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus")}, workers=workers,
+                      threads=1, workdir=workdir, wsgi=wsgi)
     teardown.stop_later(f"gunicorn ({name})", server.stop)
-    progress(f"{name}: starting gunicorn, {workers} workers x 1 thread, VIGIL_CACHE={mode}")
+    progress(f"{name}: starting gunicorn, {workers} workers x 1 thread, {what}")
     try:
         server.start(timeout=60)
     except RuntimeError as exc:
         raise BenchError(f"gunicorn did not start for {name}: {exc}") from None
-    # start() returns when one worker answers; the others may still be importing the app.
     answered = _every_worker_answers(server.port, workers, path="/healthz")
     if len(answered) < workers:
         raise BenchError(f"only {len(answered)} of {workers} gunicorn workers answered for {name}: "
                          f"{server.log_tail(10)}")
     return server
-
-
-def _start_bare(teardown: Teardown, *, workers: int, workdir: Path):
-    """bench/_bare_app.py under gunicorn with Vigil's gunicorn.conf.py and the same workers."""
-    workdir.mkdir(parents=True)
-    env = {"PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus"), "GUNICORN_ACCESS_LOG": "0"}
-    server = _bare_gunicorn_class()(env=env, workers=workers, threads=1, workdir=workdir)
-    teardown.stop_later(f"gunicorn ({BARE})", server.stop)
-    progress(f"{BARE}: starting gunicorn, {workers} workers x 1 thread, bench._bare_app:app")
-    try:
-        server.start(timeout=60)
-    except RuntimeError as exc:
-        raise BenchError(f"gunicorn did not start for {BARE}: {exc}") from None
-    answered = _every_worker_answers(server.port, workers, path="/healthz")
-    if len(answered) < workers:
-        raise BenchError(f"only {len(answered)} of {workers} gunicorn workers answered for {BARE}: "
-                         f"{server.log_tail(10)}")
-    return server
-
-
-def _bare_gunicorn_class():
-    import subprocess
-    import sys
-    from urllib.request import urlopen
-
-    from testkit import ROOT
-    from testkit.servers import Gunicorn
-
-    class BareGunicorn(Gunicorn):
-        """testkit's Gunicorn (gunicorn.conf.py, the same options), serving the bare app."""
-
-        def start(self, timeout: float = 30.0):
-            log = open(self.log_path, "ab")
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-                 "--workers", str(self.workers), "--threads", str(self.threads),
-                 "--bind", f"127.0.0.1:{self.port}", "bench._bare_app:app"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"gunicorn exited: {self.log_tail()}")
-                try:
-                    with urlopen(self.base_url + "/healthz", timeout=1) as response:
-                        if response.status == 200:
-                            return self
-                except OSError:
-                    time.sleep(0.2)
-            self.stop()
-            raise RuntimeError(f"gunicorn did not answer in {timeout}s: {self.log_tail()}")
-
-    return BareGunicorn
 
 
 def _session_cookie(base_url: str) -> str:

@@ -146,10 +146,12 @@ def migrate(database_url: str) -> None:
 
 
 class Gunicorn:
-    """`gunicorn -c gunicorn.conf.py app.wsgi:app` on a free loopback port."""
+    """`gunicorn -c gunicorn.conf.py app.wsgi:app` on a free loopback port (`wsgi`: another
+    app under the same settings, such as bench web's bare Flask app)."""
 
     def __init__(self, *, env: dict[str, str], workers: int = 4, threads: int = 1,
-                 workdir: Path | None = None) -> None:
+                 workdir: Path | None = None, wsgi: str = "app.wsgi:app") -> None:
+        self.wsgi = wsgi
         self.port = port_for.select_random()
         self.workers = workers
         self.threads = threads
@@ -167,7 +169,7 @@ class Gunicorn:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
              "--workers", str(self.workers), "--threads", str(self.threads),
-             "--bind", f"127.0.0.1:{self.port}", "app.wsgi:app"],
+             "--bind", f"127.0.0.1:{self.port}", self.wsgi],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
