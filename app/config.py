@@ -144,6 +144,8 @@ SETTINGS: tuple[Setting, ...] = (
             "window of the failed-login limit (counted in REDIS2)"),
     Setting("VIGIL_HISTORY_DAYS", "VIGIL_HISTORY_DAYS", _positive_int, 30,
             "days of raw check results kept by the `prune-history` job"),
+    Setting("VIGIL_ROLLUP_DAYS", "VIGIL_ROLLUP_DAYS", _positive_int, 400,
+            "days of hourly rollups (what charts older than a day read) kept by the `prune-history` job"),
     Setting("VIGIL_TIMER_BACKEND", "VIGIL_TIMER_BACKEND", _choice("host", "kubernetes", "off"), "host",
             "who may run the in-process timers: `host` (one process per host, flock), `kubernetes` (one per cluster, Lease), `off`"),
     Setting("VIGIL_LEASE_NAME", "VIGIL_LEASE_NAME", str, "vigil-timers",

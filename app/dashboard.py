@@ -19,10 +19,10 @@ Computing it costs a few grouped queries, so it is cached in the shared cache
   its own request, which ran concurrently with the edit);
 - with the cache down, ``get_summary()`` computes the summary directly (a new
   version each time, so nothing rendered from it is reused);
-- it reads indexed ranges only, whatever the size of the history: the 7-day uptime
-  from hourly rollups plus the raw results after the last rolled-up hour
-  (app/rollup_reads.py; its window starts on a whole hour, up to 59 minutes more than
-  7 days), the 24-hour uptime and the sparkline from the last day's raw results.
+- it reads indexed ranges only, whatever the size of the history: the 24-hour and
+  7-day uptimes from hourly rollups plus the raw results after the last rolled-up hour
+  (app/rollup_reads.py; each window starts on a whole hour, so it holds up to 59 minutes
+  more), the sparkline from each monitor's last SPARKLINE_POINTS checks.
 """
 from __future__ import annotations
 
@@ -36,13 +36,12 @@ from sqlalchemy import orm
 from app import rollup_reads
 from app.cache import bump_and_delete, set_many_unless_bumped
 from app.extensions import cache, db
-from app.models import CheckResult, Monitor, failed_checks_sum, iso_utc, utcnow
+from app.models import Monitor, iso_utc, utcnow
 from app.monitoring.stats import uptime_percent
 
 SUMMARY_KEY = "dashboard-summary"
 VERSION_KEY = "dashboard-summary-version"
 GENERATION_KEY = "dashboard-summary-generation"  # advanced by every invalidation
-SPARKLINE_POINTS = 30
 
 
 def get_summary() -> dict[str, Any]:
@@ -84,11 +83,13 @@ def build_summary(now: datetime | None = None, *, session: orm.Session | None = 
     session = session or db.session
     now = now or utcnow()
     monitors = session.scalars(sa.select(Monitor).order_by(Monitor.name)).all()
-    day = _window_counts(session, now - timedelta(hours=24))
-    # Seven days from hourly rollups and only the hours after them from raw results; the
-    # sparkline from the last day's raw results: indexed ranges at any history size.
-    week = rollup_reads.window_counts(session, now - timedelta(days=7), now)
-    recent = _recent_latencies(session, [m.id for m in monitors], since=now - timedelta(hours=24))
+    # Indexed ranges at any history size (app/rollup_reads.py): both uptimes from hourly
+    # rollups and only the hours after them from raw results; the sparkline from each
+    # monitor's last checks.
+    uptime = rollup_reads.windows_counts(
+        session, {"24h": now - timedelta(hours=24), "7d": now - timedelta(days=7)}, now,
+        [m.id for m in monitors])
+    recent = rollup_reads.recent_latencies(session, [(m.id, m.interval_minutes) for m in monitors], now)
     rows = []
     counts = {"up": 0, "down": 0, "pending": 0, "paused": 0}
     for monitor in monitors:
@@ -100,37 +101,10 @@ def build_summary(now: datetime | None = None, *, session: orm.Session | None = 
             "url": monitor.url,
             "state": monitor.state,
             "interval_minutes": monitor.interval_minutes,
-            "uptime_24h": uptime_percent(*day.get(monitor.id, (0, 0))),
-            "uptime_7d": uptime_percent(*week.get(monitor.id, (0, 0))),
+            "uptime_24h": uptime_percent(*uptime["24h"].get(monitor.id, (0, 0))),
+            "uptime_7d": uptime_percent(*uptime["7d"].get(monitor.id, (0, 0))),
             "last_latency_ms": next((v for v in reversed(latencies) if v is not None), None),
             "sparkline": latencies,
             "last_checked_at": iso_utc(monitor.last_checked_at),
         })
     return {"version": secrets.token_hex(8), "generated_at": iso_utc(now), "counts": counts, "monitors": rows}
-
-
-def _window_counts(session: Any, since: datetime) -> dict[int, tuple[int, int]]:
-    """monitor id -> (checks, failures) since `since`, in one grouped query."""
-    query = (sa.select(CheckResult.monitor_id, sa.func.count(), failed_checks_sum())
-             .where(CheckResult.checked_at >= since)
-             .group_by(CheckResult.monitor_id))
-    return {mid: (total, failed or 0) for mid, total, failed in session.execute(query)}
-
-
-def _recent_latencies(session: Any, monitor_ids: list[int], since: datetime) -> dict[int, list[float | None]]:
-    """The last SPARKLINE_POINTS latencies per monitor since `since`, oldest first (one query)."""
-    if not monitor_ids:
-        return {}
-    ranked = (sa.select(CheckResult.monitor_id, CheckResult.latency_ms, CheckResult.ok,
-                        CheckResult.checked_at,
-                        sa.func.row_number().over(partition_by=CheckResult.monitor_id,
-                                                  order_by=CheckResult.checked_at.desc()).label("rn"))
-              .where(CheckResult.monitor_id.in_(monitor_ids), CheckResult.checked_at >= since)
-              .subquery())
-    query = (sa.select(ranked.c.monitor_id, ranked.c.latency_ms, ranked.c.ok)
-             .where(ranked.c.rn <= SPARKLINE_POINTS)
-             .order_by(ranked.c.monitor_id, ranked.c.checked_at))
-    result: dict[int, list[float | None]] = {}
-    for monitor_id, latency, ok in session.execute(query):
-        result.setdefault(monitor_id, []).append(latency if ok else None)
-    return result

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from itertools import groupby
+from operator import itemgetter
 
 import sqlalchemy as sa
 from flask import current_app
 
-from app import partitions
+from app import partitions, rollup_reads
 from app.dashboard import refresh_summary
 from app.extensions import db
 from app.jobs.registry import JobContext, job
 from app.jobs.runner import reap_stale_runs
-from app.models import CheckResult, HourlyRollup, JobRun
+from app.models import CheckResult, HourlyRollup, JobRun, Monitor
 from app.monitoring.stats import percentile
 
 PRUNE_BATCH = 5000
@@ -45,28 +47,41 @@ def _partitions_ahead(ctx: JobContext) -> str:
      description="Aggregate the previous hour's checks per monitor: count, failures, latency percentiles.")
 def rollup_stats(ctx: JobContext) -> str:
     hour = ctx.slot.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-    rows = db.session.execute(
-        sa.select(CheckResult.monitor_id, CheckResult.ok, CheckResult.latency_ms)
-        .where(CheckResult.checked_at >= hour, CheckResult.checked_at < hour + timedelta(hours=1)))
-    per_monitor: dict[int, list[tuple[bool, float | None]]] = {}
-    for monitor_id, ok, latency in rows:
-        per_monitor.setdefault(monitor_id, []).append((ok, latency))
-    # Re-running a slot recomputes the same hour: replace, never add twice.
+    # Re-running a slot recomputes the same hour: replace, never add twice. One
+    # transaction: readers see every monitor's rollup of the hour or none
+    # (app/rollup_reads.py takes the last rolled-up hour of all monitors).
     db.session.execute(sa.delete(HourlyRollup).where(HourlyRollup.hour == hour))
-    for monitor_id, checks in per_monitor.items():
-        latencies = [lat for ok, lat in checks if ok and lat is not None]
-        db.session.add(HourlyRollup(
-            monitor_id=monitor_id, hour=hour, checks=len(checks),
-            failures=sum(1 for ok, _ in checks if not ok), p50_ms=percentile(latencies, 50),
-            p95_ms=percentile(latencies, 95), p99_ms=percentile(latencies, 99)))
+    rolled = 0
+    monitor_ids = list(db.session.scalars(sa.select(Monitor.id)))
+    # A thousand monitors at a time, each an index range of the hour: memory is one
+    # chunk's results, and no read scans the day partition around the hour.
+    for chunk in rollup_reads.monitor_chunks(monitor_ids):
+        rows = db.session.execute(
+            sa.select(CheckResult.monitor_id, CheckResult.ok, CheckResult.latency_ms)
+            .where(CheckResult.monitor_id.in_(chunk), CheckResult.checked_at >= hour,
+                   CheckResult.checked_at < hour + timedelta(hours=1))
+            .order_by(CheckResult.monitor_id))
+        rollups = [_rollup(monitor_id, hour, [(ok, latency) for _, ok, latency in checks])
+                   for monitor_id, checks in groupby(rows, key=itemgetter(0))]
+        if rollups:
+            db.session.execute(sa.insert(HourlyRollup), rollups)
+        rolled += len(rollups)
     db.session.commit()
-    return f"rolled up {len(per_monitor)} monitors for {hour.isoformat()}{_partitions_ahead(ctx)}"
+    return f"rolled up {rolled} monitors for {hour.isoformat()}{_partitions_ahead(ctx)}"
+
+
+def _rollup(monitor_id: int, hour, checks: list[tuple[bool, float | None]]) -> dict:
+    latencies = [latency for ok, latency in checks if ok and latency is not None]
+    return {"monitor_id": monitor_id, "hour": hour, "checks": len(checks),
+            "failures": sum(1 for ok, _ in checks if not ok), "p50_ms": percentile(latencies, 50),
+            "p95_ms": percentile(latencies, 95), "p99_ms": percentile(latencies, 99)}
 
 
 @job("prune-history", cron="17 3 * * *", deadline=3000, retries=1, backoff=30,
      # The description is exported to the chart and manifests (python -m app.jobs export):
      # on MariaDB the results are deleted by dropping whole day partitions.
-     description="Delete raw check results and job runs older than VIGIL_HISTORY_DAYS.")
+     description="Delete raw check results and job runs older than VIGIL_HISTORY_DAYS, "
+                 "hourly rollups older than VIGIL_ROLLUP_DAYS.")
 def prune_history(ctx: JobContext) -> str:
     from app import login_sessions
 
@@ -74,8 +89,13 @@ def prune_history(ctx: JobContext) -> str:
     checks = prune_check_results(cutoff)
     ahead = _partitions_ahead(ctx)
     runs = _delete_in_batches(JobRun, sa.and_(JobRun.started_at < cutoff, JobRun.status != "running"))
+    # Small next to raw results (one row per monitor and hour): batched deletes over the
+    # hour index suffice.
+    rollup_cutoff = ctx.slot - timedelta(days=current_app.config["VIGIL_ROLLUP_DAYS"])
+    rollups = _delete_in_batches(HourlyRollup, HourlyRollup.hour < rollup_cutoff)
     sessions = login_sessions.prune_idle()
     return (f"pruned {checks} older than {cutoff.isoformat()}, {runs} job runs, "
+            f"{rollups} hourly rollups older than {rollup_cutoff.isoformat()}, "
             f"and {sessions} idle sign-ins{ahead}")
 
 

@@ -84,7 +84,10 @@ class CheckResult(Base):
     key and foreign key of SQLite, which is unchanged; id stays unique on both."""
 
     __tablename__ = "check_results"
-    __table_args__ = (sa.Index("ix_check_results_monitor_time", "monitor_id", "checked_at"),)
+    # Covering (migration 0009): every read of raw results is "these monitors, this time
+    # range, ok and latency", answered from the index alone, never a whole day partition.
+    __table_args__ = (sa.Index("ix_check_results_monitor_time_ok_latency",
+                               "monitor_id", "checked_at", "ok", "latency_ms"),)
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
                                     primary_key=True)
@@ -123,9 +126,10 @@ class HourlyRollup(Base):
 
     __tablename__ = "hourly_rollups"
     # By hour too: rollup-stats replaces one hour (DELETE ... WHERE hour = ?) and "the last
-    # rolled-up hour" of all monitors is MAX(hour); without it both scan every rollup.
+    # rolled-up hour" of all monitors is MAX(hour); without it both scan every rollup. It
+    # covers the counts (migration 0009): a window of all monitors is one index range.
     __table_args__ = (sa.UniqueConstraint("monitor_id", "hour", name="uq_hourly_rollups_monitor_hour"),
-                      sa.Index("ix_hourly_rollups_hour", "hour"))
+                      sa.Index("ix_hourly_rollups_hour_counts", "hour", "monitor_id", "checks", "failures"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     monitor_id: Mapped[int] = mapped_column(sa.ForeignKey("monitors.id", ondelete="CASCADE"))

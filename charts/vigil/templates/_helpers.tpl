@@ -302,6 +302,7 @@ VIGIL_ADMIN_USER: {{ $c.adminUser | quote }}
 VIGIL_LOGIN_MAX_FAILURES: {{ $c.loginMaxFailures | quote }}
 VIGIL_LOGIN_WINDOW_SECONDS: {{ $c.loginWindowSeconds | quote }}
 VIGIL_HISTORY_DAYS: {{ $c.historyDays | quote }}
+VIGIL_ROLLUP_DAYS: {{ $c.rollupDays | quote }}
 VIGIL_CHECK_CONCURRENCY: {{ $c.checkConcurrency | quote }}
 VIGIL_MAX_BODY_BYTES: {{ $c.maxBodyBytes | quote }}
 VIGIL_EXPOSE_WORKER: {{ $c.exposeWorker | quote }}

@@ -1,0 +1,99 @@
+"""The dashboard summary and rollup-stats read index ranges only, on a real MariaDB with
+check_results partitioned by day: what they read grows with the monitors, the checks
+shown and the hours not yet rolled up, not with the history kept.
+
+Measured with MariaDB's counter of rows read from tables (Rows_read: one per row
+or index entry the engine hands to the server, whatever plan was chosen, on any
+connection: the server is the test's own) around the call, less what reading the
+counter itself counts, against a budget of what the reads need:
+- summary: every rollup row of the week, plus each monitor's raw results after the last
+  rolled-up hour and the 1.5 x SPARKLINE_POINTS intervals its sparkline reads;
+- rollup-stats: the hour's raw results.
+The budget is doubled (plus a constant for the few lookups that start each range), and
+still far below a scan of one day partition (MONITORS x 1,440 results), which is what the
+summary read before migration 0009 and app/rollup_reads.py (its 24-hour count and its
+sparkline), and what rollup-stats read selecting an hour by time alone.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app import partitions
+from app.dashboard import build_summary
+from app.extensions import db
+from app.models import CheckResult, HourlyRollup, Monitor, utcnow
+from app.rollup_reads import SPARKLINE_POINTS
+from testkit.history import roll_up
+from testkit.monitors import make_monitor
+
+MONITORS = 40
+DAYS = 3
+SLACK = 200  # index dives: a few per monitor and partition
+
+
+def _reads() -> int:
+    with db.engine.connect() as conn:
+        return int(conn.execute(sa.text("SHOW GLOBAL STATUS LIKE 'Rows_read'")).one()[1])
+
+
+def _delta(call) -> int:
+    before = _reads()
+    call()
+    return _reads() - before
+
+
+def _read_by(call) -> int:
+    return _delta(call) - _delta(lambda: None)
+
+
+def _history(now) -> None:
+    """MONITORS monitors checked every minute for DAYS days up to `now` (2 % failed)."""
+    today = now.date()
+    db.session.execute(sa.text(
+        f"ALTER TABLE check_results {partitions.create_sql(today - timedelta(days=DAYS + 1), today + timedelta(days=2))}"))
+    for i in range(MONITORS):
+        db.session.add(make_monitor(f"m{i:02d}", "http://127.0.0.1:9/"))
+    db.session.commit()
+    start = now - timedelta(days=DAYS)
+    db.session.execute(sa.text(
+        "INSERT INTO check_results (monitor_id, checked_at, ok, latency_ms) "
+        "SELECT m.id, TIMESTAMP(:start) + INTERVAL s.seq MINUTE, (s.seq + m.id) MOD 50 <> 0, 10 + s.seq MOD 90 "
+        f"FROM monitors m JOIN seq_0_to_{DAYS * 1440} s"), {"start": start})
+    db.session.commit()
+
+
+def test_summary_reads_rollups_and_recent_raw_results_only(mysql_app):
+    now = utcnow().replace(microsecond=0)
+    _history(now)
+    hour = now.replace(minute=0, second=0)
+    roll_up(hour - timedelta(days=DAYS + 1), hour - timedelta(hours=1))  # the last hour and more stay raw
+    frontier = db.session.scalar(sa.select(sa.func.max(HourlyRollup.hour))) + timedelta(hours=1)
+    week_rollups = db.session.scalar(sa.select(sa.func.count()).select_from(HourlyRollup)
+                                     .where(HourlyRollup.hour >= (now - timedelta(days=7)).replace(minute=0, second=0)))
+    raw_after = db.session.scalar(sa.select(sa.func.count()).select_from(CheckResult)
+                                  .where(CheckResult.checked_at >= frontier))
+    needed = week_rollups + raw_after + MONITORS * int(1.5 * SPARKLINE_POINTS + 1) + MONITORS
+    summary = {}
+    read = _read_by(lambda: summary.update(build_summary(now, session=db.session)))
+    assert len(summary["monitors"]) == MONITORS
+    assert all(len(row["sparkline"]) == SPARKLINE_POINTS for row in summary["monitors"])
+    assert all(row["uptime_24h"] is not None for row in summary["monitors"])
+    assert read <= 2 * needed + SLACK, (read, needed)
+    assert 2 * needed + SLACK < MONITORS * 1440  # the budget is below one day partition
+
+
+def test_rollup_stats_reads_the_hour_only(mysql_app):
+    now = utcnow().replace(microsecond=0)
+    _history(now)
+    hour = now.replace(minute=0, second=0) - timedelta(hours=1)
+    in_hour = db.session.scalar(sa.select(sa.func.count()).select_from(CheckResult).where(
+        CheckResult.checked_at >= hour, CheckResult.checked_at < hour + timedelta(hours=1)))
+    read = _read_by(lambda: roll_up(hour, hour + timedelta(hours=1)))
+    rolled = db.session.execute(sa.select(sa.func.count(), sa.func.sum(HourlyRollup.checks))
+                                .where(HourlyRollup.hour == hour)).one()
+    assert tuple(rolled) == (MONITORS, in_hour)
+    # The runner's own bookkeeping (its job_runs claim, the monitors' ids) is in the slack.
+    assert read <= 2 * (in_hour + MONITORS) + SLACK, (read, in_hour)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Monitor)) == MONITORS
