@@ -6,7 +6,9 @@ Worker hooks:
   timers stop and the gate is released, so a sibling takes over at once;
 - the Prometheus multi-process directory is created fresh before workers fork,
   and a dead worker's samples are retired (``child_exit``), so /metrics is
-  correct across workers (app/metrics.py explains why).
+  correct across workers (app/metrics.py explains why). A directory this file made
+  (PROMETHEUS_MULTIPROC_DIR unset) is removed when the master exits (``on_exit``);
+  one given in the environment belongs to whoever gave it, and stays.
 """
 import os
 import shutil
@@ -34,14 +36,24 @@ limit_request_line = 8190
 limit_request_field_size = 16384
 limit_request_fields = 100
 
+# Marked in the environment, not in a variable here: a reload (SIGHUP) reads this file
+# again, and by then the directory is set.
+_MADE_HERE = "VIGIL_PROMETHEUS_DIR_MADE_BY_GUNICORN"
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="vigil-prometheus-")
+    os.environ[_MADE_HERE] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 def on_starting(server):
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory, exist_ok=True)
+
+
+def on_exit(server):
+    directory = os.environ.get(_MADE_HERE)
+    if directory and directory == os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def child_exit(server, worker):

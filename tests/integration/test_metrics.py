@@ -73,3 +73,12 @@ def test_metrics_token_under_gunicorn(gunicorn, server_env):
     right = requests.get(server.base_url + "/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert right.status_code == 200 and "vigil_http_requests_total" in right.text
     assert token not in server.log_tail(400)
+
+
+
+def test_the_metrics_directory_gunicorn_made_is_removed_when_it_exits(gunicorn, server_env, tmp_path):
+    server = gunicorn({**server_env, "TMPDIR": str(tmp_path)}, workers=2)  # where mkdtemp makes it
+    made = list(tmp_path.glob("vigil-prometheus-*"))
+    assert len(made) == 1 and any(made[0].iterdir())  # the workers' sample files
+    server.stop()
+    assert not made[0].exists()
