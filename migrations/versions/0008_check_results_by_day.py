@@ -34,7 +34,8 @@ Guarantees: every row the old table held at the swap is in the new one with its 
 row it no longer held; rows inserted after the swap get ids above every old one. Writers
 wait only for the RENAME's metadata lock: it waits at most LOCK_WAIT_S for transactions
 that have the table open (and the inserts queued behind it wait no longer), then the copy
-catches up and it tries again, RENAME_ATTEMPTS times in all, then fails.
+catches up and it tries again, RENAME_ATTEMPTS times in all, then drops the copy and fails
+(nothing changed; a transaction left open on the table, even an idle one, causes that).
 
 Caveats: it needs disk for a second copy of the table while it runs; rows are never
 updated by Vigil, so an UPDATE of a row after its copy would be lost (the comparison looks
@@ -127,8 +128,11 @@ def _build_and_swap(conn, today: date) -> None:
                                  f"RENAME TABLE {TABLE} TO {OLD}, {NEW} TO {TABLE}"))
             return
         except OperationalError as error:
-            if error.orig.args[0] != _LOCK_WAIT_TIMEOUT or attempt == RENAME_ATTEMPTS - 1:
+            if error.orig.args[0] != _LOCK_WAIT_TIMEOUT:
                 raise
+    conn.execute(sa.text(f"DROP TABLE {NEW}"))  # nothing changed: leave no second copy on disk
+    raise RuntimeError(f"a transaction kept {TABLE} open through {RENAME_ATTEMPTS} waits of "
+                       f"{LOCK_WAIT_S} s for the RENAME; nothing changed: run the migration again")
 
 
 def _copy(conn, start: int | None) -> int:
