@@ -37,12 +37,15 @@ that have the table open (and the inserts queued behind it wait no longer), then
 catches up and it tries again, RENAME_ATTEMPTS times in all, then drops the copy and fails
 (nothing changed; a transaction left open on the table, even an idle one, causes that).
 
-Caveats: it needs disk for a second copy of the table while it runs; rows are never
-updated by Vigil, so an UPDATE of a row after its copy would be lost (the comparison looks
-at ids only); more than ID_GAP inserts between reading the old AUTO_INCREMENT and the
-RENAME (milliseconds) would give two rows one id. Re-running after a crash is cheap: a
-leftover check_results_new (crash before the swap) is dropped and built again; a leftover
-check_results_old (crash after it) resumes at the comparison.
+Caveats: it needs disk for a second copy of the table while it runs; the comparison is a
+checksum of the ids: missing and extra rows in one range whose counts, sums and XORs of
+CRC32 all cancel out would go unnoticed; it looks at ids only, so an UPDATE of a row after
+its copy would be lost (Vigil never updates a result); a transaction open on the table
+longer than LOCK_WAIT_S at the swap makes the inserts behind the RENAME wait that long; more than ID_GAP inserts between reading the old AUTO_INCREMENT and the
+RENAME (milliseconds) would give two rows one id. It can run again after a crash: a
+leftover check_results_new (crash before the swap) is dropped and the copy starts over; a
+leftover check_results_old (crash after it) resumes at the comparison; the hourly_rollups
+index is created only if missing.
 
 Downgrade removes the partitioning and restores the primary key and the foreign key
 (results of monitors that no longer exist are deleted first, or the key would refuse);
