@@ -64,13 +64,14 @@ def raw_daily(rows: list[tuple[datetime, bool]], now: datetime, days: int = 14) 
 
 class Writer(threading.Thread):
     """Inserts one result per transaction (own connection) until `stop` is set; records
-    each insert's latency in seconds, and the error that stopped it, if any."""
+    each insert's latency in seconds and id, and the error that stopped it, if any."""
 
     def __init__(self, engine, monitor_id: int) -> None:
         super().__init__(daemon=True)
         self.engine, self.monitor_id = engine, monitor_id
         self.stop = threading.Event()
         self.latencies: list[float] = []
+        self.ids: list[int] = []
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -78,9 +79,10 @@ class Writer(threading.Thread):
             with self.engine.connect() as conn:
                 while not self.stop.is_set():
                     started = time.monotonic()
-                    conn.execute(sa.text("INSERT INTO check_results (monitor_id, checked_at, ok) "
-                                         "VALUES (:m, UTC_TIMESTAMP(6), 1)"), {"m": self.monitor_id})
+                    inserted = conn.execute(sa.text("INSERT INTO check_results (monitor_id, checked_at, ok) "
+                                            "VALUES (:m, UTC_TIMESTAMP(6), 1)"), {"m": self.monitor_id})
                     conn.commit()
                     self.latencies.append(time.monotonic() - started)
+                    self.ids.append(inserted.lastrowid)
         except BaseException as error:  # reported by the caller
             self.error = error

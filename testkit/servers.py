@@ -138,10 +138,11 @@ def create_database(server_url: str, name: str | None = None) -> str:
     return str(url.set(database=name).render_as_string(hide_password=False)) + "?charset=utf8mb4"
 
 
-def migrate(database_url: str) -> None:
-    """Bring `database_url` to the code's schema revision, as the migration Job does."""
+def migrate(database_url: str, revision: str = "head", command: str = "upgrade") -> None:
+    """Bring `database_url` to the code's schema revision, as the migration Job does (or
+    to `revision`, by `command` "upgrade" or "downgrade")."""
     env = dict(os.environ, DATABASE_URL=database_url, VIGIL_ENV="testing")
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", command, revision],
                    cwd=ROOT, env=env, check=True, capture_output=True)
 
 
