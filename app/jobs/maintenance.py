@@ -53,8 +53,8 @@ def rollup_stats(ctx: JobContext) -> str:
     db.session.execute(sa.delete(HourlyRollup).where(HourlyRollup.hour == hour))
     rolled = 0
     monitor_ids = list(db.session.scalars(sa.select(Monitor.id)))
-    # A thousand monitors at a time, each an index range of the hour: memory is one
-    # chunk's results, and no read scans the day partition around the hour.
+    # Monitors a chunk at a time (rollup_reads.IN_LIST_SIZE), each an index range of the
+    # hour: memory is one chunk's results, and no read scans the day partition around it.
     for chunk in rollup_reads.monitor_chunks(monitor_ids):
         rows = db.session.execute(
             sa.select(CheckResult.monitor_id, CheckResult.ok, CheckResult.latency_ms)
