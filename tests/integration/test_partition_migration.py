@@ -168,3 +168,27 @@ def test_empty_table_and_a_leftover_copy(engine_at_0007):
     _assert_end_state(engine, today)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM check_results")).scalar() == 1
+
+
+def test_0009_builds_its_covering_indexes_while_inserts_go_on(engine_at_0007):
+    url, engine = engine_at_0007
+    with engine.begin() as conn:
+        _fill(conn, datetime.now(timezone.utc).date() - timedelta(days=DAYS - 1))
+    migrate(url, "0008")
+    writer = Writer(engine, WRITER)
+    writer.start()
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        migrate(url, "0009")
+        seconds = time.monotonic() - started
+        time.sleep(0.5)
+    finally:
+        writer.stop.set()
+        writer.join(30)
+    longest = max(writer.latencies)
+    print(f"0009: {seconds:.2f} s, {len(writer.latencies)} inserts, longest {longest * 1000:.0f} ms")
+    assert writer.error is None, writer.error
+    assert longest < 1.0, f"longest insert {longest:.3f} s (upgrade {seconds:.1f} s)"
+    indexes = {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes("check_results")}
+    assert indexes == {"ix_check_results_monitor_time_ok_latency": ["monitor_id", "checked_at", "ok", "latency_ms"]}
