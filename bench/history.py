@@ -23,10 +23,12 @@ Then pages, through the Flask test client in this process (no HTTP server, no Re
 the app's in-process cache): the detail page (`--requests` random monitors), its daily
 uptime before (14 COUNT queries over raw results, as app/monitor_service.py had it) and
 after (app/monitor_detail.py: rollups, raw results only after the last rolled-up hour),
-the dashboard's 7-day counts as app/dashboard.py read them before (every raw result of
-the week) against app/rollup_reads.py, what it reads now (rollups, then raw results
-after the last rolled-up hour), and the dashboard: the summary computed
-(refresh_summary) and the page served from it.
+the dashboard's 7-day and 24-hour counts as app/dashboard.py read them before (every raw
+result of the window) against app/rollup_reads.py, what it reads now (rollups, then raw
+results after the last rolled-up hour), its sparklines before (a window function over the
+last day's raw results) and now (each monitor's last checks, an index range each), and
+the dashboard: the summary computed (refresh_summary) and the page served from it. The
+run's directory (MariaDB's data: gigabytes) is removed at the end.
 
 Caveats: one run; MariaDB, the writer and the app share the machine's 2 cores; the
 rows are synthetic (every monitor's checks evenly spread, 2 % failed).
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import tempfile
 import time
 from datetime import datetime, timedelta
@@ -61,6 +64,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"rows": args.rows, "monitors": args.monitors, "days": args.days, "scenarios": {}}
     with Teardown() as teardown:
         workdir = Path(tempfile.mkdtemp(prefix="vigil-bench-history-"))
+        teardown.callback(shutil.rmtree, workdir, ignore_errors=True)  # runs after MariaDB stops
         (workdir / "mariadb").mkdir()
         progress("starting MariaDB")
         server = MariaDBServer(workdir / "mariadb")
@@ -212,6 +216,8 @@ def _drop_old(before: datetime) -> int:
 
 
 def _pages(app, args: argparse.Namespace, now: datetime) -> dict[str, Any]:
+    import sqlalchemy as sa
+
     from app import monitor_detail, rollup_reads
     from app.dashboard import refresh_summary
     from app.extensions import db
@@ -227,9 +233,17 @@ def _pages(app, args: argparse.Namespace, now: datetime) -> dict[str, Any]:
     _login(client)
     pages["detail_page_ms"] = _latencies(lambda m: _ok(client.get(f"/monitors/{m}")), ids)
     week = now - timedelta(days=7)
-    pages["week_counts_raw_ms"] = _latencies(lambda _m: _week_raw(week, now), ids[:2])
+    day = now - timedelta(hours=24)
+    monitors = [(m.id, m.interval_minutes) for m in db.session.scalars(sa.select(Monitor))]
+    pages["week_counts_raw_ms"] = _latencies(lambda _m: _window_raw(week, now), ids[:2])
     pages["week_counts_rollups_ms"] = _latencies(
         lambda _m: rollup_reads.window_counts(db.session, week, now), ids[:2])
+    pages["day_counts_raw_ms"] = _latencies(lambda _m: _window_raw(day, now), ids[:2])
+    pages["day_counts_rollups_ms"] = _latencies(
+        lambda _m: rollup_reads.window_counts(db.session, day, now), ids[:2])
+    pages["sparklines_before_ms"] = _latencies(
+        lambda _m: _sparklines_before([m for m, _ in monitors], day), ids[:2])
+    pages["sparklines_ms"] = _latencies(lambda _m: rollup_reads.recent_latencies(db.session, monitors, now), ids[:2])
     progress("dashboard summary (computed), then the page")
     pages["summary_compute_ms"] = _latencies(lambda _m: refresh_summary(), ids[:2])
     pages["dashboard_page_ms"] = _latencies(lambda _m: _ok(client.get("/")), ids)
@@ -253,8 +267,8 @@ def _daily_before(monitor_id: int, now: datetime) -> list:
     return out
 
 
-def _week_raw(since: datetime, now: datetime) -> dict:
-    """The dashboard's 7-day counts as app/dashboard.py read them before: every raw result."""
+def _window_raw(since: datetime, now: datetime) -> dict:
+    """The dashboard's counts as app/dashboard.py read them before: every raw result."""
     import sqlalchemy as sa
 
     from app.extensions import db
@@ -263,6 +277,22 @@ def _week_raw(since: datetime, now: datetime) -> dict:
     return dict((m, (n, f)) for m, n, f in db.session.execute(
         sa.select(CheckResult.monitor_id, sa.func.count(), failed_checks_sum())
         .where(CheckResult.checked_at >= since, CheckResult.checked_at < now).group_by(CheckResult.monitor_id)))
+
+
+def _sparklines_before(monitor_ids: list[int], since: datetime) -> dict:
+    """The sparklines as app/dashboard.py read them before: the last 30 of every monitor's
+    raw results since `since` (a day), numbered by a window function."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import CheckResult
+
+    ranked = (sa.select(CheckResult.monitor_id, CheckResult.latency_ms, CheckResult.checked_at,
+                        sa.func.row_number().over(partition_by=CheckResult.monitor_id,
+                                                  order_by=CheckResult.checked_at.desc()).label("rn"))
+              .where(CheckResult.monitor_id.in_(monitor_ids), CheckResult.checked_at >= since).subquery())
+    return dict(db.session.execute(sa.select(ranked.c.monitor_id, sa.func.count())
+                                   .where(ranked.c.rn <= 30).group_by(ranked.c.monitor_id)).all())
 
 
 def _latencies(call: Callable[[int], Any], ids: list[int]) -> dict[str, Any]:
