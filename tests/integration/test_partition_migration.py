@@ -99,6 +99,27 @@ def _delete_monitor_during_copy(engine, stop: threading.Event) -> None:
         conn.commit()
 
 
+def _migrate_while(url: str, revision: str, writer: Writer, helpers: list[threading.Thread] = (),
+                   stop: threading.Event | None = None) -> float:
+    """Upgrade to `revision` while `writer` (and `helpers`, stopped by `stop`) run, from half a
+    second before to half a second after; the seconds the upgrade took."""
+    for thread in [writer, *helpers]:
+        thread.start()
+    try:
+        time.sleep(0.5)  # the writers are inserting before the migration starts
+        started = time.monotonic()
+        migrate(url, revision)
+        seconds = time.monotonic() - started
+        time.sleep(0.5)
+    finally:
+        writer.stop.set()
+        if stop is not None:
+            stop.set()
+        for thread in [writer, *helpers]:
+            thread.join(30)
+    return seconds
+
+
 def test_upgrade_keeps_inserts_flowing_and_keeps_every_row(engine_at_0007):
     url, engine = engine_at_0007
     first = datetime.now(timezone.utc).date() - timedelta(days=DAYS - 1)
@@ -110,19 +131,7 @@ def test_upgrade_keeps_inserts_flowing_and_keeps_every_row(engine_at_0007):
     writer, stop, late_ids = Writer(engine, WRITER), threading.Event(), []
     helpers = [threading.Thread(target=_late_committer, args=(engine, stop, late_ids)),
                threading.Thread(target=_delete_monitor_during_copy, args=(engine, stop))]
-    for thread in [writer, *helpers]:
-        thread.start()
-    try:
-        time.sleep(0.5)  # the writers are inserting before the migration starts
-        started = time.monotonic()
-        migrate(url, "0008")
-        seconds = time.monotonic() - started
-        time.sleep(0.5)
-    finally:
-        writer.stop.set()
-        stop.set()
-        for thread in [writer, *helpers]:
-            thread.join(30)
+    seconds = _migrate_while(url, "0008", writer, helpers, stop)
     longest = max(writer.latencies)
     print(f"upgrade {seconds:.2f} s, {len(writer.latencies)} inserts, longest {longest * 1000:.0f} ms")
     assert writer.error is None, writer.error
@@ -176,16 +185,7 @@ def test_0009_builds_its_covering_indexes_while_inserts_go_on(engine_at_0007):
         _fill(conn, datetime.now(timezone.utc).date() - timedelta(days=DAYS - 1))
     migrate(url, "0008")
     writer = Writer(engine, WRITER)
-    writer.start()
-    try:
-        time.sleep(0.5)
-        started = time.monotonic()
-        migrate(url, "0009")
-        seconds = time.monotonic() - started
-        time.sleep(0.5)
-    finally:
-        writer.stop.set()
-        writer.join(30)
+    seconds = _migrate_while(url, "0009", writer)
     longest = max(writer.latencies)
     print(f"0009: {seconds:.2f} s, {len(writer.latencies)} inserts, longest {longest * 1000:.0f} ms")
     assert writer.error is None, writer.error
