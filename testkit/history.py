@@ -86,3 +86,16 @@ class Writer(threading.Thread):
                     self.ids.append(inserted.lastrowid)
         except BaseException as error:  # reported by the caller
             self.error = error
+
+
+def rows_read(engine) -> int:
+    """Rows and index entries MariaDB's tables handed to the server so far, on every
+    connection: the sum of the Handler_read_* counters (each range start, each next entry,
+    each row of a scan), less Rows_tmp_read, the part of them that came from temporary
+    tables (GROUP BY, window functions, sorts). Rows_read alone is no measure: it counts a
+    range's first entry, not the ones after it."""
+    with engine.connect() as conn:
+        status = dict(conn.execute(sa.text(
+            "SHOW GLOBAL STATUS WHERE Variable_name LIKE 'Handler_read%' OR Variable_name = 'Rows_tmp_read'")).all())
+    return sum(int(value) for name, value in status.items() if name.startswith("Handler_read")) \
+        - int(status["Rows_tmp_read"])

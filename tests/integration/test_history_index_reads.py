@@ -2,10 +2,10 @@
 check_results partitioned by day: what they read grows with the monitors, the checks
 shown and the hours not yet rolled up, not with the history kept.
 
-Measured with MariaDB's counter of rows read from tables (Rows_read: one per row
-or index entry the engine hands to the server, whatever plan was chosen, on any
-connection: the server is the test's own) around the call, less what reading the
-counter itself counts, against a budget of what the reads need:
+Measured with MariaDB's handler counters (testkit.history.rows_read: every row and index
+entry a table handed to the server, whatever plan was chosen, on any connection: the
+server is the test's own) around the call, less what reading them itself counts, against
+a budget of what the reads need:
 - summary: every rollup row of the week, plus each monitor's raw results after the last
   rolled-up hour and the 1.5 x SPARKLINE_POINTS intervals its sparkline reads;
 - rollup-stats: the hour's raw results.
@@ -29,7 +29,7 @@ from app.dashboard import build_summary
 from app.extensions import db
 from app.models import CheckResult, HourlyRollup, Monitor, utcnow
 from app.rollup_reads import SPARKLINE_POINTS
-from testkit.history import roll_up
+from testkit.history import roll_up, rows_read
 from testkit.monitors import make_monitor
 
 MONITORS = 1100
@@ -38,15 +38,10 @@ DAYS = 2
 SLACK = 5 * MONITORS  # index dives: a few per monitor and partition
 
 
-def _reads() -> int:
-    with db.engine.connect() as conn:
-        return int(conn.execute(sa.text("SHOW GLOBAL STATUS LIKE 'Rows_read'")).one()[1])
-
-
 def _delta(call) -> int:
-    before = _reads()
+    before = rows_read(db.engine)
     call()
-    return _reads() - before
+    return rows_read(db.engine) - before
 
 
 def _read_by(call) -> int:
