@@ -18,7 +18,7 @@ def test_unknown_benchmark_is_a_usage_error():
     assert "unknown benchmark" in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("name", ["web", "duplicates", "jobstart", "checks", "leader"])
+@pytest.mark.parametrize("name", ["web", "duplicates", "jobstart", "checks", "leader", "history", "rollups"])
 def test_every_benchmark_documents_its_options(name):
     done = bench(name, "--help")
     assert done.returncode == 0, done.stderr
