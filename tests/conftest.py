@@ -40,9 +40,10 @@ def make_app(tmp_path: Path, **overrides):
 def app_factory(tmp_path, monkeypatch):
     """Build migrated apps with config overrides and the admin account.
 
-    Afterwards the engines are disposed and the in-process Redis stand-ins flushed:
-    they are shared by the whole test process, and leftover failed logins would
-    lock the admin out of later tests.
+    The in-process Redis stand-ins are shared by the whole test process, so they are
+    flushed when an app is built (a test starts from nothing, whatever ran before it in
+    this process) and again afterwards, with the engines disposed: leftover failed logins
+    would lock the admin out of later tests.
     """
     made = []
 
@@ -51,7 +52,10 @@ def app_factory(tmp_path, monkeypatch):
         app = make_app(tmp_path, **overrides)
         with app.app_context():
             from app.commands import ensure_admin
+            from app.extensions import redis_cache, redis_coord
 
+            redis_cache.flushall()
+            redis_coord.flushall()
             ensure_admin()
         made.append(app)
         return app

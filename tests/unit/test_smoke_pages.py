@@ -21,7 +21,7 @@ def test_cluster_page_shows_the_published_leader(app, admin_client):
         redis_coord.set(KEY, json.dumps({
             "identity": "pod-a/42", "backend": "kubernetes", "epoch": 7, "since": "2026-01-01T00:00:00+00:00",
             "heartbeat": "2026-01-01T00:00:05+00:00", "lease": "vigil/vigil-timers", "transitions": 7,
-            "last_renew": "2026-01-01T00:00:04+00:00"}))
+            "last_renew": "2026-01-01T00:00:04+00:00"}), ex=60)  # as a leader's, it expires
     page = client.get("/cluster/").get_data(as_text=True)
     assert "pod-a/42" in page and "Lease vigil/vigil-timers, 7 transitions" in page
 
