@@ -41,8 +41,9 @@ Caveats: it needs disk for a second copy of the table while it runs; the compari
 checksum of the ids: missing and extra rows in one range whose counts, sums and XORs of
 CRC32 all cancel out would go unnoticed; it looks at ids only, so an UPDATE of a row after
 its copy would be lost (Vigil never updates a result); a transaction open on the table
-longer than LOCK_WAIT_S at the swap makes the inserts behind the RENAME wait that long; more than ID_GAP inserts between reading the old AUTO_INCREMENT and the
-RENAME (milliseconds) would give two rows one id. It can run again after a crash: a
+longer than LOCK_WAIT_S at the swap makes the inserts behind the RENAME wait that long;
+more than ID_GAP inserts between reading the old AUTO_INCREMENT and the RENAME
+(milliseconds) would give two rows one id. It can run again after a crash: a
 leftover check_results_new (crash before the swap) is dropped and the copy starts over; a
 leftover check_results_old (crash after it) resumes at the comparison; the hourly_rollups
 index is created only if missing.
