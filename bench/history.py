@@ -133,11 +133,11 @@ def _timed(step: Callable[[], Any]) -> float:
 
 
 def _monitors(count: int, now: datetime) -> None:
-    _sql("INSERT INTO monitors (name, name_key, url, method, interval_minutes, timeout_seconds, "
-         "expected_status_min, expected_status_max, enabled, down_after, up_after, notify_recovery, "
-         "is_up, streak, created_at, updated_at) "
-         f"SELECT CONCAT('m', seq), CONCAT('m', seq), 'http://127.0.0.1:9/', 'GET', 1, 5, 200, 399, 1, 2, 1, 1, "
-         f"1, 1, :now, :now FROM seq_1_to_{count}", now=now)
+    from app.extensions import db
+    from testkit.history import insert_monitors
+
+    insert_monitors(db.session, count, now)
+    db.session.commit()
 
 
 def _rows(args: argparse.Namespace, start: datetime, now: datetime) -> None:

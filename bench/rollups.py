@@ -90,13 +90,9 @@ def _generate(args: argparse.Namespace, hour) -> None:
     import sqlalchemy as sa
 
     from app.extensions import db
+    from testkit.history import insert_monitors
 
-    db.session.execute(sa.text(
-        "INSERT INTO monitors (name, name_key, url, method, interval_minutes, timeout_seconds, "
-        "expected_status_min, expected_status_max, enabled, down_after, up_after, notify_recovery, "
-        "is_up, streak, created_at, updated_at) SELECT CONCAT('m', seq), CONCAT('m', seq), "
-        "'http://127.0.0.1:9/', 'GET', 1, 5, 200, 399, 1, 2, 1, 1, 1, 1, :h, :h "
-        f"FROM seq_1_to_{args.monitors}"), {"h": hour})
+    insert_monitors(db.session, args.monitors, hour)
     step_s = 3600 / args.per_hour
     for back in range(args.older_hours, -1, -1):
         db.session.execute(sa.text(

@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from testkit.history import Writer
+from testkit.history import Writer, insert_monitors
 from testkit.servers import create_database, migrate
 
 ROWS = 300_000
@@ -42,11 +42,7 @@ def engine_at_0007(mariadb_url):
     migrate(url, "0007")
     engine = sa.create_engine(url, poolclass=NullPool)
     with engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO monitors (name, name_key, url, method, interval_minutes, timeout_seconds, "
-            "expected_status_min, expected_status_max, enabled, down_after, up_after, notify_recovery, "
-            "is_up, streak, created_at, updated_at) SELECT CONCAT('m', seq), CONCAT('m', seq), "
-            "'http://127.0.0.1:9/', 'GET', 1, 5, 200, 399, 1, 2, 1, 1, 1, 1, NOW(), NOW() FROM seq_1_to_6"))
+        insert_monitors(conn, 6, datetime.now(timezone.utc).replace(tzinfo=None))
     yield url, engine
     engine.dispose()
 
