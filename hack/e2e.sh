@@ -159,7 +159,7 @@ step "helm install"
 cluster "$KUBECTL" create namespace "$NAMESPACE" >&2
 cluster "$KUBECTL" label namespace "$NAMESPACE" pod-security.kubernetes.io/enforce=restricted >&2
 cluster "$HELM" install "$RELEASE" charts/vigil -n "$NAMESPACE" -f hack/kind/values.yaml "${VALUES_OFFLINE[@]}" \
-  --set image.tag="$TAG" --wait --timeout 10m >&2
+  --set image.tag="$TAG" --wait --wait-for-jobs --timeout 10m >&2
 ui_answers() {
   cluster "$PYTHON" -c 'import sys, urllib.request
 request = urllib.request.Request(sys.argv[1], headers={"Host": "vigil.localhost"})

@@ -10,7 +10,7 @@ def test_helm_upgrade_under_traffic_fails_no_request(cluster):
     values = [arg for path in cluster.values for arg in ("-f", path)]
     with Traffic(cluster) as traffic:
         cluster.helm("upgrade", cluster.release, "charts/vigil", *values,
-                     "--set", f"image.tag={cluster.tag}-next", "--wait", "--timeout", "10m")
+                     "--set", f"image.tag={cluster.tag}-next", "--wait", "--wait-for-jobs", "--timeout", "10m")
     cluster.record(upgrade_requests=traffic.total, upgrade_failed_requests=len(traffic.failures))
     assert traffic.total > 100, traffic.report()
     assert not traffic.failures, traffic.report() + f"\nfirst failures: {traffic.failures[:5]}"

@@ -25,7 +25,7 @@ def test_helm_install_with_no_values_works(cluster, zero_namespace):
     image_sources = [arg for path in cluster.values if "offline" in path for arg in ("-f", path)]
     helm = (cluster.helm_path, "-n", zero_namespace)
     cluster.run(*helm, "install", RELEASE, "charts/vigil", *image_sources, "--set", f"image.tag={cluster.tag}",
-                "--wait", "--timeout", "10m", timeout=660)
+                "--wait", "--wait-for-jobs", "--timeout", "10m", timeout=660)
     out = cluster.run(*helm, "test", RELEASE, "--logs", timeout=300)
     assert "/readyz: ok" in out, out
     claim = cluster.get("pvc", f"{RELEASE}-vigil-mysql", namespace=zero_namespace)
