@@ -3,7 +3,10 @@ enforces the restricted Pod Security level; migrations ran once; the web pods' i
 container waited for the schema; `helm test` passes."""
 from __future__ import annotations
 
+import time
 from datetime import datetime
+
+JOB_POD_START_S = 120  # a Job pod still waiting for a container after this is stuck
 
 
 def _time(stamp: str) -> datetime:
@@ -34,12 +37,25 @@ def test_every_pod_is_ready_or_a_finished_job(cluster):
     pods = cluster.get("pods")["items"]
     assert pods
     migrated_at = _migrated_at(cluster)
+    now = time.time()
     early_failures = []
     for pod in pods:
         phase = pod["status"]["phase"]
+        job_pod = "batch.kubernetes.io/job-name" in pod["metadata"]["labels"]
         if phase == "Succeeded":
             continue  # Job pods: migrations, CronJob runs
-        if phase == "Failed" and "batch.kubernetes.io/job-name" in pod["metadata"]["labels"]:
+        if job_pod and phase in ("Pending", "Running"):
+            # A CronJob run in progress (check-monitors fires every minute): not Ready while it
+            # starts or once its container has exited, by design; but not stuck either (an
+            # image that cannot be pulled offline stays "ContainerCreating", hence the age).
+            statuses = pod["status"].get("initContainerStatuses", []) + pod["status"].get("containerStatuses", [])
+            age = now - _time(pod["metadata"]["creationTimestamp"]).timestamp()
+            stuck = [f"{s['name']}: {s['state']['waiting'].get('reason')} after {age:.0f}s" for s in statuses
+                     if "waiting" in s["state"] and (age > JOB_POD_START_S or s["state"]["waiting"].get("reason")
+                                                     not in ("ContainerCreating", "PodInitializing"))]
+            assert not stuck, f"{pod['metadata']['name']}: {stuck}"
+            continue
+        if phase == "Failed" and job_pod:
             # A CronJob that fires in the install's first minute finds no schema yet and fails
             # that one slot (its log says so); after the migrations, none may fail.
             started = _time(pod["status"]["startTime"]).timestamp()
