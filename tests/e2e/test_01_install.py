@@ -18,6 +18,10 @@ def test_namespace_enforces_restricted_pod_security(cluster):
     assert labels.get("pod-security.kubernetes.io/enforce") == "restricted"
 
 
+def _container_statuses(pod: dict) -> list[dict]:
+    return pod["status"].get("initContainerStatuses", []) + pod["status"].get("containerStatuses", [])
+
+
 def _migrated_at(cluster) -> float:
     """When the migration Job's db-upgrade step exited: the schema was at head from then on.
 
@@ -27,7 +31,7 @@ def _migrated_at(cluster) -> float:
     job = cluster.get("jobs", "-l", cluster.selector("migration"))["items"][0]
     pods = cluster.get("pods", "-l", f"batch.kubernetes.io/job-name={job['metadata']['name']}")["items"]
     finished = [status["state"]["terminated"] for pod in pods
-                for status in pod["status"].get("initContainerStatuses", []) + pod["status"].get("containerStatuses", [])
+                for status in _container_statuses(pod)
                 if status["name"] == "db-upgrade" and status["state"].get("terminated", {}).get("exitCode") == 0]
     assert finished, f"no pod of {job['metadata']['name']} finished db-upgrade"
     return min(_time(state["finishedAt"]).timestamp() for state in finished)
@@ -48,11 +52,11 @@ def test_every_pod_is_ready_or_a_finished_job(cluster):
             # A CronJob run in progress (check-monitors fires every minute): not Ready while it
             # starts or once its container has exited, by design; but not stuck either (an
             # image that cannot be pulled offline stays "ContainerCreating", hence the age).
-            statuses = pod["status"].get("initContainerStatuses", []) + pod["status"].get("containerStatuses", [])
             age = now - _time(pod["metadata"]["creationTimestamp"]).timestamp()
-            stuck = [f"{s['name']}: {s['state']['waiting'].get('reason')} after {age:.0f}s" for s in statuses
-                     if "waiting" in s["state"] and (age > JOB_POD_START_S or s["state"]["waiting"].get("reason")
-                                                     not in ("ContainerCreating", "PodInitializing"))]
+            waiting = {s["name"]: s["state"]["waiting"].get("reason")
+                       for s in _container_statuses(pod) if "waiting" in s["state"]}
+            stuck = [f"{name}: {reason} after {age:.0f}s" for name, reason in waiting.items()
+                     if age > JOB_POD_START_S or reason not in ("ContainerCreating", "PodInitializing")]
             assert not stuck, f"{pod['metadata']['name']}: {stuck}"
             continue
         if phase == "Failed" and job_pod:
